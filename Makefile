@@ -1,0 +1,79 @@
+# kapiko — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+GENRES ?=
+CURATED := data/curated/current/manifest.json
+
+export KAPIKO_HOST := $(HOST)
+export KAPIKO_PORT := $(PORT)
+export KAPIKO_WORKERS := $(WORKERS)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or pass PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## Create .venv with the pinned dependencies
+
+.PHONY: raw
+raw: $(STAMP) ## Write data/raw/<id>.csv for catalogue genres that have none (GENRES=all: every upstream genre)
+	$(PY) -m pipeline raw $(if $(GENRES),--genres $(GENRES))
+
+.PHONY: ingest
+ingest: raw ## Validate data/raw and publish a new curated dataset to data/curated
+	$(PY) -m pipeline ingest
+
+.PHONY: rollback
+rollback: $(STAMP) ## Point data/curated/current back at the previous dataset
+	$(PY) -m pipeline rollback
+
+$(CURATED):
+	$(MAKE) ingest
+
+.PHONY: serve
+serve: $(STAMP) $(CURATED) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
+	$(VENV)/bin/gunicorn --config service/gunicorn_conf.py 'service:create_app()'
+
+.PHONY: test
+test: $(STAMP) ## Run the whole test suite
+	$(PY) -m pytest
+
+.PHONY: lint
+lint: $(STAMP) ## ruff check, ruff format --check and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: format
+format: $(STAMP) ## Format the code with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: lock
+lock: ## Re-resolve constraints.txt from pyproject.toml in a scratch environment
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev,bench]'
+	{ echo '# Exact versions CI and `make` install (pip install -c constraints.txt). Regenerate with `make lock`.'; \
+	  .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .lock-venv
+
+.PHONY: clean
+clean: ## Remove the environment and every built data file (raw CSVs, curated, runs)
+	rm -rf $(VENV) data/curated/versions data/curated/current data/curated/previous data/runs
+	rm -f data/raw/*.csv
