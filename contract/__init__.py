@@ -7,7 +7,11 @@ bump SCHEMA_VERSION and update docs/data-dictionary.md.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -182,3 +186,53 @@ CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 VERSIONS_DIR = "versions"
 CURRENT_LINK = "current"
 PREVIOUS_LINK = "previous"
+
+
+# ---------------------------------------------------------------- manifest
+class CuratedDatasetError(Exception):
+    """The curated folder is missing, incomplete, or does not match its manifest."""
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """Read a curated folder's manifest and check every file against it and the contract.
+
+    Checks the schema version, that each contract file is listed with its sha256 and row count,
+    and that each file's Parquet schema is the contract's. Raises CuratedDatasetError.
+    """
+    manifest_path = directory / MANIFEST
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise CuratedDatasetError(f"no curated dataset at {directory} ({MANIFEST} missing)") from None
+    except (OSError, ValueError) as error:
+        raise CuratedDatasetError(f"{manifest_path} is unreadable: {error}") from None
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise CuratedDatasetError(
+            f"{manifest_path}: schema_version {manifest.get('schema_version')!r}, "
+            f"this code reads {SCHEMA_VERSION}"
+        )
+    files = manifest.get("files", {})
+    for name, columns in CURATED_SCHEMAS.items():
+        _check_file(directory / name, files.get(name), columns)
+    return manifest
+
+
+def _check_file(path: Path, entry: dict[str, Any] | None, columns: dict[str, pl.DataType]) -> None:
+    if entry is None:
+        raise CuratedDatasetError(f"{path.name} is not listed in the manifest")
+    if not path.is_file():
+        raise CuratedDatasetError(f"{path} is missing")
+    if file_sha256(path) != entry.get("sha256"):
+        raise CuratedDatasetError(f"{path} does not match the sha256 in the manifest")
+    schema = pl.read_parquet_schema(path)
+    if dict(schema) != columns:
+        raise CuratedDatasetError(f"{path} has columns {dict(schema)}, the contract says {columns}")
