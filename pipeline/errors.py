@@ -1,0 +1,29 @@
+"""The pipeline's own exceptions: each message says what is wrong and what to do about it.
+
+Third-party failures (Polars CSV parsing, Great Expectations, file I/O, downloads) are caught
+at the boundary and re-raised as one of these, so the CLI can print them and exit non-zero.
+"""
+
+
+class PipelineError(Exception):
+    """A run that cannot go on; the published dataset is left as it was."""
+
+
+class CatalogueError(PipelineError):
+    """data/raw/genres.toml is missing, unreadable or invalid."""
+
+
+class UpstreamError(PipelineError):
+    """The upstream Spotify tracks file cannot be found, downloaded or verified."""
+
+
+class RawFileError(PipelineError):
+    """A raw CSV cannot be used at all: unreadable, empty, wrong delimiter or columns."""
+
+
+class ValidationRefused(PipelineError):
+    """Validation found too much wrong with a file to publish it (e.g. too many bad rows)."""
+
+
+class PublishError(PipelineError):
+    """The new dataset could not be written or swapped in."""
