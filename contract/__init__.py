@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +62,9 @@ def bucket_labels(feature: str) -> list[int]:
 
 def bucket_label(feature: str, value: float) -> int:
     """Label of the bucket a single value falls in (values outside the edges are clamped)."""
+    # Compare with the declared edges rather than dividing by the width: 0.3 / 0.1 < 3 in floats.
     edges = HISTOGRAM_EDGES[feature]
-    width = edges[1] - edges[0]
-    index = min(max(math.floor((value - edges[0]) / width + 1e-9), 0), len(edges) - 2)
+    index = sum(value >= edge for edge in edges[1:-1])
     return round(edges[index] * HISTOGRAM_SCALE[feature])
 
 

@@ -1,0 +1,125 @@
+"""Command line: `python -m pipeline raw|ingest|rollback` (the Makefile's raw, ingest, rollback)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from contract import file_sha256
+from pipeline import extract, publish
+from pipeline.catalogue import catalogue_entry, load_catalogue
+from pipeline.errors import PipelineError
+from pipeline.run import UPSTREAM_RECORD, RunResult, Settings, ingest
+
+_COLUMNS = ("rows_read", "valid", "quarantined", "duplicates", "cut_by_top_n", "tracks")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run one command, print what happened; exit 1 on a refused run."""
+    args = _parser().parse_args(argv)
+    settings = Settings(
+        data_dir=args.data_dir,
+        catalogue=args.catalogue,
+        max_bad_share=args.max_bad_share,
+        force=args.force,
+        data_docs=not args.no_data_docs,
+    )
+    try:
+        return int(args.command(settings, args) or 0)
+    except PipelineError as error:
+        print(f"\nkapiko {args.name}: REFUSED\n{error}", file=sys.stderr)
+        print("\nThe published dataset is unchanged.", file=sys.stderr)
+        return 1
+
+
+def command_raw(settings: Settings, args: argparse.Namespace) -> None:
+    """Write raw CSVs for catalogue genres that have none (all upstream genres with --genres all)."""
+    upstream_path = extract.find_upstream(settings.data_dir / "upstream")
+    upstream = extract.read_upstream(upstream_path)
+    if args.genres == "all":
+        added = add_upstream_genres(settings.catalogue_path, extract.upstream_genres(upstream))
+        print(f"catalogue {settings.catalogue_path}: added {added} upstream genres")
+    genres = load_catalogue(settings.catalogue_path)
+    written = extract.write_raw_files(upstream, genres, settings.raw_dir)
+    record = {
+        "path": _display(upstream_path),
+        "sha256": file_sha256(upstream_path),
+        "rows": upstream.height,
+    }
+    (settings.raw_dir / UPSTREAM_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"raw files: {len(written)} written, {len(genres) - len(written)} already present")
+
+
+def add_upstream_genres(catalogue_path: Path, upstream_ids: list[str]) -> int:
+    """Append an entry for every upstream genre the catalogue lacks; keep existing text as is."""
+    known = {genre.id for genre in load_catalogue(catalogue_path)}
+    missing = [genre_id for genre_id in upstream_ids if genre_id not in known]
+    if missing:
+        with open(catalogue_path, "a", encoding="utf-8") as handle:
+            handle.writelines(catalogue_entry(genre_id) for genre_id in missing)
+    return len(missing)
+
+
+def command_ingest(settings: Settings, args: argparse.Namespace) -> None:
+    """Validate the raw files and publish a new curated dataset."""
+    print(f"kapiko ingest: {settings.catalogue_path}", file=sys.stderr)
+    result = ingest(settings)
+    _print_summary(result)
+
+
+def command_rollback(settings: Settings, args: argparse.Namespace) -> None:
+    """Make the previous dataset current again."""
+    live = publish.rollback(settings.curated_dir)
+    print(f"current dataset is now {live.name}")
+
+
+def _print_summary(result: RunResult) -> None:
+    width = max([5, *(len(genre) for genre in result.genres)])
+    print(f"{'genre':<{width}}  " + "  ".join(f"{name:>12}" for name in _COLUMNS))
+    for genre, counts in result.genres.items():
+        print(f"{genre:<{width}}  " + "  ".join(f"{counts[name]:>12,}" for name in _COLUMNS))
+    if result.status == "published":
+        print(f"\npublished version {result.version} → {result.message}")
+        print(f"run report: {result.run_dir}  (data quality docs: data_docs/index.html)")
+    else:
+        print(f"\nup to date: version {result.version} (use --force to rebuild)")
+
+
+def _display(path: Path) -> str:
+    """The path relative to the working directory, so no machine path is recorded."""
+    return os.path.relpath(path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="root of raw/, curated/, runs/")
+    parser.add_argument("--catalogue", type=Path, help="genre catalogue (default: DATA_DIR/raw/genres.toml)")
+    parser.add_argument(
+        "--max-bad-share",
+        type=_share,
+        default=float(os.environ.get("KAPIKO_MAX_BAD_SHARE", "0.05")),
+        help="refuse a file when more than this share of its rows is quarantined (default 0.05)",
+    )
+    parser.add_argument("--force", action="store_true", help="rebuild even if the inputs are unchanged")
+    parser.add_argument("--no-data-docs", action="store_true", help="skip the GX Data Docs build")
+    commands = parser.add_subparsers(required=True, dest="name")
+    raw = commands.add_parser("raw", help=command_raw.__doc__)
+    raw.add_argument("--genres", choices=["catalogue", "all"], default="catalogue")
+    raw.set_defaults(command=command_raw)
+    commands.add_parser("ingest", help=command_ingest.__doc__).set_defaults(command=command_ingest)
+    commands.add_parser("rollback", help=command_rollback.__doc__).set_defaults(command=command_rollback)
+    return parser
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Find the upstream Spotify tracks file, split it into raw genre CSVs, and read raw CSVs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import polars as pl
+
+from contract import file_sha256
+from pipeline.catalogue import Genre
+from pipeline.errors import RawFileError, UpstreamError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+UPSTREAM_ENV = "KAPIKO_UPSTREAM"
+# The local mirror every developer and CI machine has beside the project.
+MIRROR_PATH = PROJECT_ROOT.parent / "shared" / "data" / "spotify_tracks" / "dataset.csv"
+DOWNLOAD_URL = (
+    "https://huggingface.co/datasets/maharshipandya/spotify-tracks-dataset/resolve/main/dataset.csv"
+)
+UPSTREAM_SHA256 = "b202fa49909b2d5cef71a04b1d21243cfeb36414535f2ca9272aa646721177bd"
+GENRE_COLUMN = "track_genre"
+
+
+def find_upstream(download_dir: Path, *, url: str = DOWNLOAD_URL) -> Path:
+    """Locate the upstream file: $KAPIKO_UPSTREAM, else the ../shared mirror, else download it."""
+    explicit = os.environ.get(UPSTREAM_ENV)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UpstreamError(f"{UPSTREAM_ENV}={explicit} is not a file")
+        return path
+    if MIRROR_PATH.is_file():
+        return MIRROR_PATH
+    return download_upstream(download_dir / "dataset.csv", url=url)
+
+
+def download_upstream(target: Path, *, url: str = DOWNLOAD_URL, sha256: str = UPSTREAM_SHA256) -> Path:
+    """Download the upstream file once, check its sha256, and move it into place."""
+    if target.is_file() and file_sha256(target) == sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as part:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                shutil.copyfileobj(response, part)
+        except OSError as error:
+            Path(part.name).unlink(missing_ok=True)
+            raise UpstreamError(
+                f"could not download the upstream dataset from {url}: {error}. "
+                f"Set {UPSTREAM_ENV} to a local copy of dataset.csv instead."
+            ) from None
+    actual = file_sha256(Path(part.name))
+    if actual != sha256:
+        Path(part.name).unlink()
+        raise UpstreamError(f"downloaded {url} has sha256 {actual}, expected {sha256}; not used")
+    os.replace(part.name, target)
+    return target
+
+
+def read_upstream(path: Path) -> pl.DataFrame:
+    """Read the upstream file with every column as text, so raw CSVs keep its values verbatim."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise UpstreamError(f"cannot read upstream file {path}: {error}") from None
+    if GENRE_COLUMN not in frame.columns:
+        raise UpstreamError(f"upstream file {path} has no {GENRE_COLUMN!r} column")
+    return frame
+
+
+def upstream_genres(upstream: pl.DataFrame) -> list[str]:
+    """Genre ids in the upstream file, in their order of first appearance."""
+    return upstream.get_column(GENRE_COLUMN).unique(maintain_order=True).to_list()
+
+
+def write_raw_files(upstream: pl.DataFrame, genres: list[Genre], raw_dir: Path) -> list[Path]:
+    """Write raw_dir/<file> for each genre that has no file yet; never overwrite one."""
+    written = []
+    for genre in genres:
+        target = raw_dir / genre.file
+        if target.exists():
+            continue
+        rows = upstream.filter(pl.col(GENRE_COLUMN) == genre.id)
+        if rows.height == 0:
+            raise UpstreamError(
+                f"genre {genre.id!r} is not in the upstream file and {target} does not exist: "
+                "put a CSV there yourself, or fix the id in the catalogue"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(target.suffix + ".part")
+        rows.write_csv(temporary)
+        os.replace(temporary, target)
+        written.append(target)
+    return written
+
+
+def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
+    """Read a raw genre CSV with every column as text plus a 1-based `source_row`."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
+    except FileNotFoundError:
+        raise RawFileError(f"{path}: file not found (genre {genre_id!r} in the catalogue)") from None
+    except (OSError, pl.exceptions.PolarsError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RawFileError(f"{path}: not a readable CSV file: {first}") from None
+    return frame.with_row_index("source_row", offset=1).with_columns(
+        pl.col("source_row").cast(pl.Int64)
+    )

@@ -1,0 +1,286 @@
+"""One ingest run: catalogue → raw CSVs → validation → curated tables → atomic publish."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+import contract as c
+from pipeline import publish
+from pipeline.catalogue import Genre, load_catalogue
+from pipeline.errors import CatalogueError, PipelineError, RawFileError
+from pipeline.extract import read_raw
+
+UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
+_CODE_FILES = [Path(c.__file__), *sorted(Path(__file__).parent.glob("*.py"))]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a run reads and writes, and how strict it is."""
+
+    data_dir: Path = Path("data")
+    catalogue: Path | None = None
+    max_bad_share: float = 0.05
+    force: bool = False
+    data_docs: bool = True
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.catalogue or self.raw_dir / "genres.toml"
+
+    @property
+    def curated_dir(self) -> Path:
+        return self.data_dir / "curated"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+
+@dataclass
+class RunResult:
+    """What a run did: published a version, found the dataset up to date, or was refused."""
+
+    status: str  # "published" | "up-to-date" | "refused"
+    version: str | None
+    run_dir: Path | None
+    genres: dict[str, dict[str, Any]] = field(default_factory=dict)
+    message: str = ""
+
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ingest(settings: Settings, log: Log = _stderr) -> RunResult:
+    """Run the pipeline once; raise PipelineError (after writing a report) if the run is refused."""
+    genres = load_catalogue(settings.catalogue_path)
+    paths = raw_paths(genres, settings.raw_dir)
+    inputs = inputs_digest(genres, paths, settings.max_bad_share)
+    settings.curated_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(settings.curated_dir / ".lock"):
+        live = publish.current_manifest(settings.curated_dir)
+        if live and live.get("inputs_sha256") == inputs and not settings.force:
+            log(f"dataset is up to date: version {live['version']} was built from these inputs")
+            return RunResult("up-to-date", live["version"], None, live.get("genres", {}))
+        return _run(settings, genres, paths, inputs, live, log)
+
+
+def _run(
+    settings: Settings,
+    genres: list[Genre],
+    paths: dict[str, Path],
+    inputs: str,
+    live: dict[str, Any] | None,
+    log: Log,
+) -> RunResult:
+    started = datetime.now(UTC).replace(microsecond=0)
+    run_dir = _new_run_dir(settings.runs_dir, started)
+    clock = _Clock(log)
+    try:
+        files = clock.step(f"reading {len(genres)} raw files", lambda: read_all(genres, paths))
+        from pipeline import validate  # Great Expectations costs seconds to import: only here
+
+        outcome = clock.step(
+            f"validating {sum(f.frame.height for f in files):,} rows with Great Expectations",
+            lambda: validate.validate_files(
+                files,
+                max_bad_share=settings.max_bad_share,
+                docs_dir=run_dir / "data_docs" if settings.data_docs else None,
+            ),
+        )
+    except PipelineError as error:
+        _write_text(run_dir / "report.txt", f"REFUSED: nothing was published.\n\n{error}\n")
+        raise type(error)(f"{error}\n\nReport: {run_dir / 'report.txt'}") from None
+    if outcome.quarantined.height:
+        outcome.quarantined.write_csv(run_dir / "quarantine.csv")
+    from pipeline.transform import curated_tables
+
+    hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
+    updated = _updated_at(genres, hashes, live, started)
+    curated = clock.step("building curated tables", lambda: curated_tables(outcome.valid, genres, updated))
+    if curated.duplicates.height:
+        curated.duplicates.write_csv(run_dir / "duplicates.csv")
+    summary = genre_summary(genres, outcome.counts, curated, hashes, updated)
+    manifest = _manifest(settings, started, inputs, summary, outcome.expectations)
+    final = clock.step(
+        "publishing",
+        lambda: publish.publish(curated.tables, settings.curated_dir, manifest, run_dir / "data_docs"),
+    )
+    _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    return RunResult("published", manifest["version"], run_dir, summary, str(final))
+
+
+def raw_paths(genres: list[Genre], raw_dir: Path) -> dict[str, Path]:
+    """Each genre's raw CSV path; refuse if any catalogue entry has no file."""
+    paths = {genre.id: raw_dir / genre.file for genre in genres}
+    missing = [f"{genre.id}: {paths[genre.id]}" for genre in genres if not paths[genre.id].is_file()]
+    if missing:
+        raise CatalogueError(
+            "catalogue entries without a raw file:\n  - "
+            + "\n  - ".join(missing)
+            + "\nPut the CSV there, or run `make raw` to write it from the upstream dataset."
+        )
+    return paths
+
+
+def read_all(genres: list[Genre], paths: dict[str, Path]) -> list[Any]:
+    """Read every raw file, collecting every file-level problem before refusing."""
+    from pipeline.validate import RawFile
+
+    files, problems = [], []
+    for genre in genres:
+        try:
+            files.append(RawFile(genre.id, paths[genre.id], read_raw(paths[genre.id], genre.id)))
+        except RawFileError as error:
+            problems.append(str(error))
+    if problems:
+        raise RawFileError("unusable raw files:\n  - " + "\n  - ".join(problems))
+    return files
+
+
+def inputs_digest(genres: list[Genre], paths: dict[str, Path], max_bad_share: float) -> str:
+    """A digest of everything that determines the output: catalogue, raw files, settings, code."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([asdict(g) for g in genres], sort_keys=True).encode())
+    digest.update(f"{max_bad_share}|{c.SCHEMA_VERSION}".encode())
+    for path in [*paths.values(), *_CODE_FILES]:
+        digest.update(c.file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+def genre_summary(
+    genres: list[Genre],
+    counts: dict[str, Any],
+    curated: Any,
+    hashes: dict[str, str],
+    updated: dict[str, datetime],
+) -> dict[str, dict[str, Any]]:
+    """Per-genre counts for the manifest and the console."""
+    duplicates = _count_by_genre(curated.duplicates)
+    cut = _count_by_genre(curated.over_top_n)
+    members = _count_by_genre(curated.tables[c.TRACK_GENRES])
+    return {
+        genre.id: {
+            "file": genre.file,
+            "sha256": hashes[genre.id],
+            "rows_read": counts[genre.id].rows_read,
+            "valid": counts[genre.id].valid,
+            "quarantined": counts[genre.id].quarantined,
+            "duplicates": duplicates.get(genre.id, 0),
+            "cut_by_top_n": cut.get(genre.id, 0),
+            "tracks": members.get(genre.id, 0),
+            "updated_at": updated[genre.id].isoformat(),
+        }
+        for genre in genres
+    }
+
+
+def _count_by_genre(frame: pl.DataFrame) -> dict[str, int]:
+    if frame.height == 0:
+        return {}
+    return dict(frame.group_by("genre_id").len().iter_rows())
+
+
+def _updated_at(
+    genres: list[Genre], hashes: dict[str, str], live: dict[str, Any] | None, now: datetime
+) -> dict[str, datetime]:
+    """A genre keeps its previous updated_at when its raw file is unchanged."""
+    before = (live or {}).get("genres", {})
+    return {
+        genre.id: datetime.fromisoformat(before[genre.id]["updated_at"])
+        if before.get(genre.id, {}).get("sha256") == hashes[genre.id]
+        else now
+        for genre in genres
+    }
+
+
+def _manifest(
+    settings: Settings,
+    started: datetime,
+    inputs: str,
+    summary: dict[str, dict[str, Any]],
+    expectations: list[Any],
+) -> dict[str, Any]:
+    failed = [asdict(e) for e in expectations if not e.success]
+    return {
+        "version": f"{started:%Y%m%dT%H%M%SZ}-{inputs[:8]}",
+        "created_at": started.isoformat(),
+        "inputs_sha256": inputs,
+        "upstream": _upstream_record(settings.raw_dir),
+        "genres": summary,
+        "validation": {
+            "engine": "great_expectations",
+            "expectations": len(expectations),
+            "failed_expectations": failed,
+            "quarantined_rows": sum(g["quarantined"] for g in summary.values()),
+            "max_bad_share": settings.max_bad_share,
+        },
+    }
+
+
+def _upstream_record(raw_dir: Path) -> dict[str, Any] | None:
+    try:
+        record: dict[str, Any] = json.loads((raw_dir / UPSTREAM_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record
+
+
+def _new_run_dir(runs_dir: Path, started: datetime) -> Path:
+    run_dir = runs_dir / f"{started:%Y%m%dT%H%M%SZ}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = runs_dir / f"{started:%Y%m%dT%H%M%SZ}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock so two ingests never publish at once."""
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineError(f"another ingest holds {lock_path}; wait for it to finish") from None
+        yield
+
+
+class _Clock:
+    """Logs each stage with its duration, so long runs show progress."""
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+
+    def step(self, label: str, work: Callable[[], Any]) -> Any:
+        self.log(f"  {label} …")
+        started = time.perf_counter()
+        result = work()
+        self.log(f"  {label}: done in {time.perf_counter() - started:.2f} s")
+        return result
