@@ -211,7 +211,9 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads(manifest_path.read_text())
     except FileNotFoundError:
-        raise CuratedDatasetError(f"no curated dataset at {directory} ({MANIFEST} missing)") from None
+        raise CuratedDatasetError(
+            f"no curated dataset at {directory} ({MANIFEST} missing)"
+        ) from None
     except (OSError, ValueError) as error:
         raise CuratedDatasetError(f"{manifest_path} is unreadable: {error}") from None
     if manifest.get("schema_version") != SCHEMA_VERSION:

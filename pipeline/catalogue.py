@@ -56,7 +56,9 @@ def _genre(entry: Any, number: int, problems: list[str]) -> Genre:
     unknown = sorted(set(entry) - _REQUIRED_KEYS - _OPTIONAL_KEYS)
     missing = sorted(_REQUIRED_KEYS - set(entry))
     if unknown:
-        problems.append(f"{where}: unknown keys {unknown}; allowed: id, name, description, top_n, file")
+        problems.append(
+            f"{where}: unknown keys {unknown}; allowed: id, name, description, top_n, file"
+        )
     if missing:
         problems.append(f"{where}: missing {missing}")
     for key in ("id", "name", "description", "file"):

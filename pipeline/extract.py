@@ -25,7 +25,9 @@ UPSTREAM_SHA256 = "b202fa49909b2d5cef71a04b1d21243cfeb36414535f2ca9272aa64672117
 GENRE_COLUMN = "track_genre"
 
 
-def find_upstream(download_dir: Path, *, url: str = DOWNLOAD_URL) -> Path:
+def find_upstream(
+    download_dir: Path, *, url: str = DOWNLOAD_URL, sha256: str = UPSTREAM_SHA256
+) -> Path:
     """Locate the upstream file: $KAPIKO_UPSTREAM, else the ../shared mirror, else download it."""
     explicit = os.environ.get(UPSTREAM_ENV)
     if explicit:
@@ -35,10 +37,12 @@ def find_upstream(download_dir: Path, *, url: str = DOWNLOAD_URL) -> Path:
         return path
     if MIRROR_PATH.is_file():
         return MIRROR_PATH
-    return download_upstream(download_dir / "dataset.csv", url=url)
+    return download_upstream(download_dir / "dataset.csv", url=url, sha256=sha256)
 
 
-def download_upstream(target: Path, *, url: str = DOWNLOAD_URL, sha256: str = UPSTREAM_SHA256) -> Path:
+def download_upstream(
+    target: Path, *, url: str = DOWNLOAD_URL, sha256: str = UPSTREAM_SHA256
+) -> Path:
     """Download the upstream file once, check its sha256, and move it into place."""
     if target.is_file() and file_sha256(target) == sha256:
         return target
@@ -103,7 +107,9 @@ def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
     except FileNotFoundError:
-        raise RawFileError(f"{path}: file not found (genre {genre_id!r} in the catalogue)") from None
+        raise RawFileError(
+            f"{path}: file not found (genre {genre_id!r} in the catalogue)"
+        ) from None
     except (OSError, pl.exceptions.PolarsError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RawFileError(f"{path}: not a readable CSV file: {first}") from None

@@ -23,7 +23,9 @@ from pipeline.errors import PublishError
 KEEP_VERSIONS = 3
 
 
-def write_dataset(tables: Mapping[str, pl.DataFrame], directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def write_dataset(
+    tables: Mapping[str, pl.DataFrame], directory: Path, manifest: dict[str, Any]
+) -> dict[str, Any]:
     """Write the contract's tables and a manifest listing their checksums into `directory`."""
     missing = sorted(set(c.CURATED_SCHEMAS) - set(tables))
     if missing:
@@ -43,7 +45,9 @@ def write_dataset(tables: Mapping[str, pl.DataFrame], directory: Path, manifest:
     try:
         c.read_manifest(directory)
     except c.CuratedDatasetError as error:
-        raise PublishError(f"the dataset written to {directory} does not check out: {error}") from None
+        raise PublishError(
+            f"the dataset written to {directory} does not check out: {error}"
+        ) from None
     return manifest
 
 
@@ -93,7 +97,9 @@ def rollback(curated_dir: Path) -> Path:
     current = _link_target(curated_dir / c.CURRENT_LINK)
     previous = _link_target(curated_dir / c.PREVIOUS_LINK)
     if previous is None or not previous.is_dir():
-        raise PublishError(f"nothing to roll back to: {curated_dir / c.PREVIOUS_LINK} does not exist")
+        raise PublishError(
+            f"nothing to roll back to: {curated_dir / c.PREVIOUS_LINK} does not exist"
+        )
     try:
         c.read_manifest(previous)
     except c.CuratedDatasetError as error:

@@ -117,14 +117,18 @@ def _run(
 
     hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
     updated = _updated_at(genres, hashes, live, started)
-    curated = clock.step("building curated tables", lambda: curated_tables(outcome.valid, genres, updated))
+    curated = clock.step(
+        "building curated tables", lambda: curated_tables(outcome.valid, genres, updated)
+    )
     if curated.duplicates.height:
         curated.duplicates.write_csv(run_dir / "duplicates.csv")
     summary = genre_summary(genres, outcome.counts, curated, hashes, updated)
     manifest = _manifest(settings, started, inputs, summary, outcome.expectations)
     final = clock.step(
         "publishing",
-        lambda: publish.publish(curated.tables, settings.curated_dir, manifest, run_dir / "data_docs"),
+        lambda: publish.publish(
+            curated.tables, settings.curated_dir, manifest, run_dir / "data_docs"
+        ),
     )
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return RunResult("published", manifest["version"], run_dir, summary, str(final))
@@ -133,7 +137,9 @@ def _run(
 def raw_paths(genres: list[Genre], raw_dir: Path) -> dict[str, Path]:
     """Each genre's raw CSV path; refuse if any catalogue entry has no file."""
     paths = {genre.id: raw_dir / genre.file for genre in genres}
-    missing = [f"{genre.id}: {paths[genre.id]}" for genre in genres if not paths[genre.id].is_file()]
+    missing = [
+        f"{genre.id}: {paths[genre.id]}" for genre in genres if not paths[genre.id].is_file()
+    ]
     if missing:
         raise CatalogueError(
             "catalogue entries without a raw file:\n  - "
@@ -268,7 +274,9 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PipelineError(f"another ingest holds {lock_path}; wait for it to finish") from None
+            raise PipelineError(
+                f"another ingest holds {lock_path}; wait for it to finish"
+            ) from None
         yield
 
 

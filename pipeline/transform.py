@@ -20,7 +20,9 @@ class Curated:
     over_top_n: pl.DataFrame  # rows cut by a genre's top_n
 
 
-def curated_tables(valid: pl.DataFrame, genres: list[Genre], updated_at: dict[str, datetime]) -> Curated:
+def curated_tables(
+    valid: pl.DataFrame, genres: list[Genre], updated_at: dict[str, datetime]
+) -> Curated:
     """Build every curated table from validated rows (columns: genre_id, source_row, raw columns)."""
     kept, duplicates = deduplicate_within_genre(valid)
     members, over_top_n = keep_top_n(kept, genres)

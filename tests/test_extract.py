@@ -1,0 +1,123 @@
+"""pipeline/extract.py: finding and downloading the upstream file, writing and reading raw CSVs."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import extract
+from pipeline.catalogue import Genre
+from pipeline.errors import RawFileError, UpstreamError
+
+HEADER = ",track_id,artists,track_genre\n"
+
+
+def upstream_text() -> str:
+    return HEADER + '0,a,x,ambient\n1,b,"y, z",sleep\n2,c,1.01e-06,ambient\n'
+
+
+def test_explicit_setting_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text(upstream_text())
+    monkeypatch.setenv(extract.UPSTREAM_ENV, str(path))
+    assert extract.find_upstream(tmp_path) == path
+
+
+def test_explicit_setting_to_a_missing_file_is_an_error_not_a_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(extract.UPSTREAM_ENV, str(tmp_path / "missing.csv"))
+    with pytest.raises(UpstreamError, match="is not a file"):
+        extract.find_upstream(tmp_path)
+
+
+def test_without_setting_or_mirror_it_downloads_and_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "remote.csv"
+    source.write_text(upstream_text())
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    monkeypatch.delenv(extract.UPSTREAM_ENV, raising=False)
+    monkeypatch.setattr(extract, "MIRROR_PATH", tmp_path / "no-mirror.csv")
+    found = extract.find_upstream(tmp_path / "dl", url=source.as_uri(), sha256=digest)
+    assert found == tmp_path / "dl" / "dataset.csv"
+    assert found.read_bytes() == source.read_bytes()
+
+
+def test_without_setting_the_local_mirror_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = tmp_path / "mirror.csv"
+    mirror.write_text(upstream_text())
+    monkeypatch.delenv(extract.UPSTREAM_ENV, raising=False)
+    monkeypatch.setattr(extract, "MIRROR_PATH", mirror)
+    assert extract.find_upstream(tmp_path / "dl", url="file:///nowhere") == mirror
+
+
+def test_download_with_wrong_checksum_is_discarded(tmp_path: Path) -> None:
+    source = tmp_path / "remote.csv"
+    source.write_text(upstream_text())
+    target = tmp_path / "dl" / "dataset.csv"
+    with pytest.raises(UpstreamError, match="expected 0000"):
+        extract.download_upstream(target, url=source.as_uri(), sha256="0000")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_failed_download_names_the_setting_to_use(tmp_path: Path) -> None:
+    with pytest.raises(UpstreamError, match=extract.UPSTREAM_ENV):
+        extract.download_upstream(tmp_path / "d.csv", url=(tmp_path / "nothing").as_uri())
+
+
+def test_raw_files_keep_upstream_text_and_never_overwrite(tmp_path: Path) -> None:
+    source = tmp_path / "up.csv"
+    source.write_text(upstream_text())
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "sleep.csv").write_text("hand-made\n")
+    genres = [Genre("ambient", "A", "d", "ambient.csv"), Genre("sleep", "S", "d", "sleep.csv")]
+    written = extract.write_raw_files(extract.read_upstream(source), genres, raw)
+    assert written == [raw / "ambient.csv"]
+    assert (
+        raw / "ambient.csv"
+    ).read_text() == '"",track_id,artists,track_genre\n0,a,x,ambient\n2,c,1.01e-06,ambient\n'
+    assert (raw / "sleep.csv").read_text() == "hand-made\n"
+
+
+def test_genre_missing_upstream_without_a_file_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "up.csv"
+    source.write_text(upstream_text())
+    with pytest.raises(UpstreamError, match="'jazz' is not in the upstream"):
+        extract.write_raw_files(
+            extract.read_upstream(source), [Genre("jazz", "J", "d", "jazz.csv")], tmp_path
+        )
+
+
+def test_upstream_genres_in_order_of_appearance(tmp_path: Path) -> None:
+    source = tmp_path / "up.csv"
+    source.write_text(upstream_text())
+    assert extract.upstream_genres(extract.read_upstream(source)) == ["ambient", "sleep"]
+
+
+def test_read_raw_keeps_text_and_numbers_rows_from_one(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("track_id,popularity\nabc,007\ndef,x\n")
+    frame = extract.read_raw(path, "g")
+    assert frame.schema == pl.Schema(
+        {"source_row": pl.Int64, "track_id": pl.String, "popularity": pl.String}
+    )
+    assert frame.rows() == [(1, "abc", "007"), (2, "def", "x")]
+
+
+def test_read_raw_refuses_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RawFileError, match="file not found"):
+        extract.read_raw(tmp_path / "none.csv", "g")
+
+
+def test_read_raw_refuses_ragged_rows(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("a,b\n1,2,3,4\n")
+    with pytest.raises(RawFileError, match="not a readable CSV"):
+        extract.read_raw(path, "g")
