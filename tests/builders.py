@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -46,3 +48,28 @@ def row(genre: str, n: int, source_row: int, **values: Any) -> dict[str, Any]:
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
     schema = {"genre_id": pl.String, "source_row": pl.Int64, "upstream_row": pl.Int64}
     return pl.DataFrame(list(rows), schema={**schema, **c.RAW_REQUIRED_COLUMNS})
+
+
+RAW_HEADER = ["", *c.RAW_REQUIRED_COLUMNS, "track_genre"]
+
+
+def raw_line(n: int, genre: str = "ambient", **values: Any) -> dict[str, str]:
+    """One raw CSV row as text, as the upstream writes it; `values` override any field."""
+    typed = row(genre, n, n, **values)
+    text = {column: _text(typed[column]) for column in c.RAW_REQUIRED_COLUMNS}
+    return {"": str(n), **text, "track_genre": genre, **{k: str(v) for k, v in values.items()}}
+
+
+def _text(value: Any) -> str:
+    return "True" if value is True else "False" if value is False else str(value)
+
+
+def write_raw_csv(path: Path, lines: list[dict[str, str]], header: list[str] | None = None) -> Path:
+    """Write raw rows to a CSV with the upstream header (or the one given)."""
+    columns = header or RAW_HEADER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(lines)
+    return path

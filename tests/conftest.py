@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import extract
-from pipeline.catalogue import load_catalogue
+from pipeline.__main__ import main
 from pipeline.errors import UpstreamError
 from pipeline.run import Settings, ingest
 
@@ -31,9 +31,7 @@ def real_data_dir(upstream_path: Path, tmp_path_factory: pytest.TempPathFactory)
     data_dir = tmp_path_factory.mktemp("real-data")
     (data_dir / "raw").mkdir()
     shutil.copy(DEFAULT_CATALOGUE, data_dir / "raw" / "genres.toml")
-    upstream = extract.read_upstream(upstream_path)
-    genres = load_catalogue(data_dir / "raw" / "genres.toml")
-    extract.write_raw_files(upstream, genres, data_dir / "raw")
+    assert main(["--data-dir", str(data_dir), "raw"]) == 0
     ingest(Settings(data_dir=data_dir), log=lambda message: None)
     return data_dir
 

@@ -1,0 +1,258 @@
+"""Whole ingest runs (pipeline/run.py and the CLI) on small raw files and on the real upstream."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from builders import RAW_HEADER, raw_line, track_id, write_raw_csv
+
+import contract as c
+from pipeline.__main__ import main
+from pipeline.run import Settings, ingest
+
+CATALOGUE = """
+[[genre]]
+id = "ambient"
+name = "Ambient"
+description = "Quiet."
+
+[[genre]]
+id = "sleep"
+name = "Sleep"
+description = "Quieter."
+{sleep_extra}
+"""
+
+
+def quiet(message: str) -> None:
+    """A log function that drops progress lines."""
+
+
+def make_data_dir(root: Path, sleep_extra: str = "") -> Path:
+    """A data folder with two small genres: ambient (4 rows, 1 bad, 1 repeat) and sleep (3 rows)."""
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    (raw / "genres.toml").write_text(CATALOGUE.format(sleep_extra=sleep_extra))
+    write_raw_csv(
+        raw / "ambient.csv",
+        [
+            raw_line(1, energy="0.2", popularity="30"),
+            raw_line(2, energy="0.4", popularity="60"),
+            raw_line(1, energy="0.2", popularity="30"),  # the same track again
+            raw_line(3, energy="1.5"),  # out of range: quarantined
+        ]
+        + [raw_line(n, energy="0.5") for n in range(10, 30)],
+    )
+    write_raw_csv(
+        raw / "sleep.csv",
+        [
+            raw_line(1, "sleep", popularity="10"),
+            raw_line(4, "sleep", popularity="90"),
+            raw_line(5, "sleep"),
+        ],
+    )
+    return root
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file in the live dataset, by relative path, with its bytes."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    """A data folder whose first dataset has been published."""
+    data_dir = make_data_dir(tmp_path / "data")
+    assert ingest(Settings(data_dir=data_dir), log=quiet).status == "published"
+    return data_dir
+
+
+def test_ingest_publishes_counts_quarantine_and_duplicates(published: Path) -> None:
+    current = published / "curated" / "current"
+    manifest = c.read_manifest(current)
+    ambient = manifest["genres"]["ambient"]
+    assert {
+        k: ambient[k] for k in ("rows_read", "valid", "quarantined", "duplicates", "tracks")
+    } == {
+        "rows_read": 24,
+        "valid": 23,
+        "quarantined": 1,
+        "duplicates": 1,
+        "tracks": 22,
+    }
+    assert manifest["genres"]["sleep"]["tracks"] == 3
+    tracks = pl.read_parquet(current / c.TRACKS)
+    assert tracks.height == 22 + 2  # track 1 is in both genres
+    assert tracks.filter(pl.col("id") == track_id(1)).get_column("genre_id").item() == "ambient"
+    run_dir = sorted((published / "runs").iterdir())[-1]
+    quarantine = pl.read_csv(run_dir / "quarantine.csv", infer_schema=False)
+    assert quarantine.select("genre_id", "source_row", "track_id").rows() == [
+        ("ambient", "4", track_id(3))
+    ]
+    assert "energy" in quarantine.get_column("reasons").item()
+    assert pl.read_csv(run_dir / "duplicates.csv").get_column("source_row").to_list() == [3]
+    assert (current / "data_docs" / "index.html").is_file()
+
+
+def test_rerun_with_the_same_inputs_is_a_no_op(published: Path) -> None:
+    before = snapshot(published / "curated")
+    result = ingest(Settings(data_dir=published), log=quiet)
+    assert result.status == "up-to-date"
+    assert snapshot(published / "curated") == before
+
+
+def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(published: Path) -> None:
+    first = c.read_manifest(published / "curated" / "current")
+    write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
+    result = ingest(Settings(data_dir=published), log=quiet)
+    second = c.read_manifest(published / "curated" / "current")
+    assert result.status == "published" and second["version"] != first["version"]
+    assert second["genres"]["ambient"]["updated_at"] == first["genres"]["ambient"]["updated_at"]
+    assert second["genres"]["sleep"]["updated_at"] == second["created_at"]
+    assert (published / "curated" / "previous" / c.MANIFEST).is_file()
+
+
+def test_top_n_keeps_the_most_popular_tracks(tmp_path: Path) -> None:
+    data_dir = make_data_dir(tmp_path, sleep_extra="top_n = 2")
+    ingest(Settings(data_dir=data_dir), log=quiet)
+    current = data_dir / "curated" / "current"
+    members = pl.read_parquet(current / c.TRACK_GENRES).filter(pl.col("genre_id") == "sleep")
+    assert sorted(members.get_column("track_id").to_list()) == [track_id(4), track_id(5)]
+    assert c.read_manifest(current)["genres"]["sleep"]["cut_by_top_n"] == 1
+
+
+def _empty(raw: Path) -> None:
+    (raw / "sleep.csv").write_text("")
+
+
+def _header_only(raw: Path) -> None:
+    (raw / "sleep.csv").write_text(",".join(RAW_HEADER) + "\n")
+
+
+def _missing_column(raw: Path) -> None:
+    header = [name for name in RAW_HEADER if name != "energy"]
+    write_raw_csv(raw / "sleep.csv", [raw_line(1, "sleep")], header=header)
+
+
+def _semicolons(raw: Path) -> None:
+    (raw / "sleep.csv").write_text(";".join(RAW_HEADER[1:]) + "\n" + ";".join(["x"] * 20) + "\n")
+
+
+def _no_file(raw: Path) -> None:
+    (raw / "sleep.csv").unlink()
+
+
+def _bad_catalogue(raw: Path) -> None:
+    (raw / "genres.toml").write_text(
+        '[[genre]]\nid = "Not A Slug"\nname = "x"\ndescription = "y"\n'
+    )
+
+
+def _mostly_bad(raw: Path) -> None:
+    write_raw_csv(raw / "sleep.csv", [raw_line(1, "sleep", popularity="101"), raw_line(2, "sleep")])
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (_empty, "sleep.csv"),
+        (_header_only, "sleep.csv"),
+        (_missing_column, "energy"),
+        (_semicolons, "delimiter"),
+        (_no_file, "without a raw file"),
+        (_bad_catalogue, "must match"),
+        (_mostly_bad, "popularity"),
+    ],
+)
+def test_refused_run_exits_1_and_leaves_the_dataset_byte_identical(
+    published: Path, breakage, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(published / "curated")
+    breakage(published / "raw")
+    assert main(["--data-dir", str(published), "ingest"]) == 1
+    error = capsys.readouterr().err
+    assert "REFUSED" in error and message in error
+    assert "The published dataset is unchanged." in error
+    assert snapshot(published / "curated") == before
+
+
+def test_cli_prints_a_summary_per_genre(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = make_data_dir(tmp_path)
+    assert main(["--data-dir", str(data_dir), "--no-data-docs", "ingest"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    # rows_read valid quarantined duplicates cut_by_top_n tracks
+    assert lines["ambient"] == ["24", "23", "1", "1", "0", "22"]
+    assert lines["sleep"] == ["3", "3", "0", "0", "0", "3"]
+    assert "published version" in out
+
+
+def test_cli_rollback_restores_the_previous_version(published: Path) -> None:
+    first = (published / "curated" / "current").resolve()
+    write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
+    assert main(["--data-dir", str(published), "ingest"]) == 0
+    assert main(["--data-dir", str(published), "rollback"]) == 0
+    assert (published / "curated" / "current").resolve() == first
+
+
+@pytest.mark.realdata
+def test_real_upstream_default_catalogue(real_data_dir: Path) -> None:
+    """Figures computed independently with Python's csv module over the upstream file."""
+    current = real_data_dir / "curated" / "current"
+    manifest = c.read_manifest(current)
+    assert [g for g in manifest["genres"]] == [
+        "ambient", "chill", "study", "sleep", "piano", "classical", "new-age", "trip-hop", "sad", "acoustic",
+    ]  # fmt: skip
+    assert all(
+        g["rows_read"] == 1000 and g["quarantined"] == 0 for g in manifest["genres"].values()
+    )
+    duplicates = {genre: g["duplicates"] for genre, g in manifest["genres"].items()}
+    assert duplicates == {
+        "ambient": 1, "chill": 1, "study": 2, "sleep": 0, "piano": 2,
+        "classical": 67, "new-age": 6, "trip-hop": 3, "sad": 0, "acoustic": 0,
+    }  # fmt: skip
+    assert manifest["files"][c.TRACKS]["rows"] == 9431
+    assert manifest["files"][c.TRACK_GENRES]["rows"] == 9918
+    genres = pl.read_parquet(current / c.GENRES)
+    ambient = genres.filter(pl.col("id") == "ambient").row(0, named=True)
+    assert ambient["track_count"] == 999
+    assert ambient["avg_energy"] == pytest.approx(0.237257047, abs=1e-9)
+    assert ambient["avg_tempo"] == pytest.approx(111.156413413, abs=1e-9)
+    artists = pl.read_parquet(current / c.TOP_ARTISTS).filter(pl.col("genre_id") == "ambient")
+    assert artists.select("artists", "track_count").rows()[:3] == [
+        ("Ludovico Einaudi", 41),
+        ("Sleeping At Last", 40),
+        ("Cigarettes After Sex", 35),
+    ]
+    energy = pl.read_parquet(current / c.FEATURE_HISTOGRAMS).filter(
+        (pl.col("genre_id") == "ambient") & (pl.col("feature") == "energy")
+    )
+    assert energy.filter(pl.col("bucket") == 0).get_column("count").item() == 323
+    upstream = json.loads((current / c.MANIFEST).read_text())["upstream"]
+    assert upstream["sha256"] == "b202fa49909b2d5cef71a04b1d21243cfeb36414535f2ca9272aa646721177bd"
+
+
+@pytest.mark.realdata
+def test_real_upstream_all_genres_quarantines_the_one_broken_row(
+    upstream_path: Path, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "data" / "raw" / "genres.toml", raw / "genres.toml")
+    assert main(["--data-dir", str(tmp_path), "--no-data-docs", "raw", "--genres", "all"]) == 0
+    assert main(["--data-dir", str(tmp_path), "--no-data-docs", "ingest"]) == 0
+    manifest = c.read_manifest(tmp_path / "curated" / "current")
+    assert len(manifest["genres"]) == 114
+    assert manifest["files"][c.TRACKS]["rows"] == 89741 - 1  # the k-pop row without names
+    assert manifest["genres"]["k-pop"]["quarantined"] == 1
+    run_dir = sorted((tmp_path / "runs").iterdir())[-1]
+    quarantine = pl.read_csv(run_dir / "quarantine.csv", infer_schema=False)
+    assert quarantine.get_column("track_id").to_list() == ["1kR4gIb7nGxHPI3D2ifs59"]
