@@ -36,8 +36,8 @@ raw: $(STAMP) ## Write data/raw/<id>.csv for catalogue genres that have none (GE
 	$(PY) -m pipeline raw $(if $(GENRES),--genres $(GENRES))
 
 .PHONY: ingest
-ingest: raw ## Validate data/raw and publish a new curated dataset to data/curated
-	$(PY) -m pipeline ingest
+ingest: raw ## Validate data/raw and publish a new curated dataset (ARGS=--force to rebuild)
+	$(PY) -m pipeline ingest $(ARGS)
 
 .PHONY: rollback
 rollback: $(STAMP) ## Point data/curated/current back at the previous dataset

@@ -94,31 +94,32 @@ def _display(path: Path) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    parser.add_argument(
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--data-dir", type=Path, default=Path("data"), help="root of raw/, curated/, runs/"
     )
-    parser.add_argument(
+    common.add_argument(
         "--catalogue", type=Path, help="genre catalogue (default: DATA_DIR/raw/genres.toml)"
     )
-    parser.add_argument(
+    common.add_argument(
         "--max-bad-share",
         type=_share,
         default=float(os.environ.get("KAPIKO_MAX_BAD_SHARE", "0.05")),
         help="refuse a file when more than this share of its rows is quarantined (default 0.05)",
     )
-    parser.add_argument(
+    common.add_argument(
         "--force", action="store_true", help="rebuild even if the inputs are unchanged"
     )
-    parser.add_argument("--no-data-docs", action="store_true", help="skip the GX Data Docs build")
+    common.add_argument("--no-data-docs", action="store_true", help="skip the GX Data Docs build")
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(required=True, dest="name")
-    raw = commands.add_parser("raw", help=command_raw.__doc__)
+    raw = commands.add_parser("raw", parents=[common], help=command_raw.__doc__)
     raw.add_argument("--genres", choices=["catalogue", "all"], default="catalogue")
     raw.set_defaults(command=command_raw)
-    commands.add_parser("ingest", help=command_ingest.__doc__).set_defaults(command=command_ingest)
-    commands.add_parser("rollback", help=command_rollback.__doc__).set_defaults(
-        command=command_rollback
-    )
+    for name, command in (("ingest", command_ingest), ("rollback", command_rollback)):
+        commands.add_parser(name, parents=[common], help=command.__doc__).set_defaults(
+            command=command
+        )
     return parser
 
 

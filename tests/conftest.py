@@ -31,7 +31,7 @@ def real_data_dir(upstream_path: Path, tmp_path_factory: pytest.TempPathFactory)
     data_dir = tmp_path_factory.mktemp("real-data")
     (data_dir / "raw").mkdir()
     shutil.copy(DEFAULT_CATALOGUE, data_dir / "raw" / "genres.toml")
-    assert main(["--data-dir", str(data_dir), "raw"]) == 0
+    assert main(["raw", "--data-dir", str(data_dir)]) == 0
     ingest(Settings(data_dir=data_dir), log=lambda message: None)
     return data_dir
 

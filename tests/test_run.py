@@ -177,7 +177,7 @@ def test_refused_run_exits_1_and_leaves_the_dataset_byte_identical(
 ) -> None:
     before = snapshot(published / "curated")
     breakage(published / "raw")
-    assert main(["--data-dir", str(published), "ingest"]) == 1
+    assert main(["ingest", "--data-dir", str(published)]) == 1
     error = capsys.readouterr().err
     assert "REFUSED" in error and message in error
     assert "The published dataset is unchanged." in error
@@ -186,7 +186,7 @@ def test_refused_run_exits_1_and_leaves_the_dataset_byte_identical(
 
 def test_cli_prints_a_summary_per_genre(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir = make_data_dir(tmp_path)
-    assert main(["--data-dir", str(data_dir), "--no-data-docs", "ingest"]) == 0
+    assert main(["ingest", "--data-dir", str(data_dir), "--no-data-docs"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
     # rows_read valid quarantined duplicates cut_by_top_n tracks
@@ -198,8 +198,8 @@ def test_cli_prints_a_summary_per_genre(tmp_path: Path, capsys: pytest.CaptureFi
 def test_cli_rollback_restores_the_previous_version(published: Path) -> None:
     first = (published / "curated" / "current").resolve()
     write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
-    assert main(["--data-dir", str(published), "ingest"]) == 0
-    assert main(["--data-dir", str(published), "rollback"]) == 0
+    assert main(["ingest", "--data-dir", str(published)]) == 0
+    assert main(["rollback", "--data-dir", str(published)]) == 0
     assert (published / "curated" / "current").resolve() == first
 
 
@@ -247,8 +247,8 @@ def test_real_upstream_all_genres_quarantines_the_one_broken_row(
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(Path(__file__).parents[1] / "data" / "raw" / "genres.toml", raw / "genres.toml")
-    assert main(["--data-dir", str(tmp_path), "--no-data-docs", "raw", "--genres", "all"]) == 0
-    assert main(["--data-dir", str(tmp_path), "--no-data-docs", "ingest"]) == 0
+    assert main(["raw", "--data-dir", str(tmp_path), "--no-data-docs", "--genres", "all"]) == 0
+    assert main(["ingest", "--data-dir", str(tmp_path), "--no-data-docs"]) == 0
     manifest = c.read_manifest(tmp_path / "curated" / "current")
     assert len(manifest["genres"]) == 114
     assert manifest["files"][c.TRACKS]["rows"] == 89741 - 1  # the k-pop row without names
