@@ -1,0 +1,6 @@
+"""kapiko's benchmarks: ingest, in-process queries, HTTP side by side with baselines, workers.
+
+Benchmarks print figures and write bench/out/results.json; they never fail on a timing.
+Run them with `make bench` (full) or `make bench-quick` (seconds-long smoke run).
+This package imports nothing at the top level so that the Datasette venv can import its app.
+"""
