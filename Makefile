@@ -77,3 +77,25 @@ lock: ## Re-resolve constraints.txt from pyproject.toml in a scratch environment
 clean: ## Remove the environment and every built data file (raw CSVs, curated, runs)
 	rm -rf $(VENV) data/curated/versions data/curated/current data/curated/previous data/runs
 	rm -f data/raw/*.csv
+
+# ---------------------------------------------------------------- benchmarks (bench/, docs/performance.md)
+DATASETTE_VENV := bench/.venv-datasette
+DATASETTE_STAMP := $(DATASETTE_VENV)/.installed-stamp
+
+$(DATASETTE_STAMP): bench/constraints-datasette.txt
+	$(PYTHON) -m venv $(DATASETTE_VENV)
+	$(DATASETTE_VENV)/bin/python -m pip install --quiet -c bench/constraints-datasette.txt \
+	  datasette gunicorn uvicorn-worker
+	@touch $@
+
+.PHONY: bench-deps
+bench-deps: $(STAMP) $(DATASETTE_STAMP) ## Install wrk (Debian package, if missing) and Datasette's own venv
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+.PHONY: bench
+bench: bench-deps ## Full benchmarks (~15 min, run on a quiet machine): tables + bench/out/results.json
+	$(PY) -m bench
+
+.PHONY: bench-quick
+bench-quick: bench-deps ## Seconds-long smoke run of every benchmark (keeps them working; not a measurement)
+	$(PY) -m bench --quick

@@ -1,0 +1,133 @@
+"""Run kapiko's benchmarks and write bench/out/results.json: `python -m bench [--quick]`.
+
+Full (`make bench`): SYNTHETIC 1M-row upstream; ingest of the default catalogue, all 114 genres
+and the synthetic file; in-process query latency on each curated result; worker start-up and
+memory at 114 genres; HTTP throughput with wrk at 114 genres, side by side with the baselines.
+Quick (`make bench-quick`): one ingest of a tiny synthetic upstream, short mixes, 1 s loads;
+a smoke run that keeps the benchmarks working, not a measurement.
+Sections run one after another, never concurrently. Timings never fail the run; a section that
+crashes is recorded and makes the exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import http, ingest, mix, queries, report, workers
+from bench.paths import RESULTS
+from bench.synth import DEFAULT_ROWS
+
+SECTIONS = ("ingest", "queries", "workers", "http")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one run."""
+
+    mode: str
+    scenarios: tuple[str, ...]  # ingest kinds: default, all, synthetic
+    rows: int  # synthetic upstream rows
+    main_scenario: str  # the curated dataset workers and HTTP use
+    query_size: int
+    starts: int
+    http: http.HttpConfig
+
+
+FULL = Plan(
+    mode="full",
+    scenarios=("default", "all", "synthetic"),
+    rows=DEFAULT_ROWS,
+    main_scenario="all",
+    query_size=1000,
+    starts=3,
+    http=http.HttpConfig(duration=10, warmup=2),
+)
+QUICK = Plan(
+    mode="quick",
+    scenarios=("synthetic",),
+    rows=20_000,
+    main_scenario="synthetic",
+    query_size=50,
+    starts=1,
+    http=http.HttpConfig(duration=1, warmup=1, mix_size=200, groups=("tracks", "all")),
+)
+
+
+def curated_of(plan: Plan, kind: str) -> Path | None:
+    """The curated folder an ingest scenario left (from this run or an earlier one)."""
+    return ingest.curated_dir(kind, plan.rows)
+
+
+def run_queries(plan: Plan) -> list[dict]:
+    """In-process latency on each scenario's curated dataset."""
+    rows: list[dict] = []
+    for kind in plan.scenarios:
+        curated = curated_of(plan, kind)
+        if curated is not None:
+            rows += queries.run_dataset(curated, curated.parent.parent.name, plan.query_size)
+    return rows
+
+
+def run_workers(plan: Plan) -> dict[str, Any] | None:
+    """Worker start-up and memory on the main scenario's dataset."""
+    curated = curated_of(plan, plan.main_scenario)
+    if curated is None:
+        return None
+    urls = [url for url, _ in mix.query_mix(mix.catalogue_from_curated(curated), 200)["all"]]
+    return workers.run(curated, curated.parent.parent.name, urls, plan.starts)
+
+
+def run_http(plan: Plan) -> dict[str, Any]:
+    """wrk side by side on the main scenario's dataset (baselines only if there is none)."""
+    config = plan.http
+    config.curated = curated_of(plan, plan.main_scenario)
+    return http.run(config)
+
+
+def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """Run the chosen sections in order; results by section and the names of crashed ones."""
+    steps: dict[str, Callable[[], Any]] = {
+        "ingest": lambda: ingest.run(list(plan.scenarios), plan.rows),
+        "queries": lambda: run_queries(plan),
+        "workers": lambda: run_workers(plan),
+        "http": lambda: run_http(plan),
+    }
+    results: dict[str, Any] = {}
+    crashed: list[str] = []
+    for name in only:
+        print(f"\n-- {name}", flush=True)
+        try:
+            results[name] = steps[name]()
+        except Exception:  # a broken section must not hide the others' figures
+            traceback.print_exc()
+            results[name] = {"error": traceback.format_exc(limit=3)}
+            crashed.append(name)
+    return results, crashed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: run the plan, print the tables, write results.json; 1 only if a section crashed."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    results: dict[str, Any] = {"meta": report.run_meta(plan.mode)}
+    figures, crashed = run_sections(plan, tuple(args.only.split(",")))
+    results |= figures
+    results["targets"] = report.target_rows(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    report.print_tables(results)
+    print(f"\nwrote {RESULTS}" + (f"; sections that crashed: {crashed}" if crashed else ""))
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Results: the machine and versions a run used, issue 4's targets, and the printed tables.
+
+Targets are compared and printed as met / MISSED; a miss never fails the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+from bench.paths import DATASETTE_VENV, ROOT
+
+PACKAGES = ("polars", "flask", "werkzeug", "gunicorn", "flask-cors", "great-expectations")
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model, memory, kernel and load when the run started."""
+    cpu = re.search(r"model name\s*:\s*(.+)", _read("/proc/cpuinfo"))
+    mem = re.search(r"MemTotal:\s*(\d+) kB", _read("/proc/meminfo"))
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu.group(1) if cpu else platform.processor(),
+        "memory_gib": round(int(mem.group(1)) / 1024**2, 1) if mem else None,
+        "kernel": platform.release(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python, the stack, wrk and Datasette."""
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    found["wrk"] = _output(["wrk", "--version"]).split(" [")[0].removeprefix("wrk ") or None
+    found["datasette"] = _output([str(DATASETTE_VENV / "bin" / "datasette"), "--version"])
+    return found
+
+
+def git_state() -> dict[str, Any]:
+    """Commit the run measured and whether the tree had uncommitted changes."""
+    return {
+        "commit": _output(["git", "-C", str(ROOT), "rev-parse", "HEAD"]),
+        "dirty": bool(_output(["git", "-C", str(ROOT), "status", "--porcelain"])),
+    }
+
+
+def run_meta(mode: str) -> dict[str, Any]:
+    """Everything that says what this run was."""
+    return {
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "mode": mode,
+        "machine": machine(),
+        "versions": versions(),
+        "git": git_state(),
+        "note": "scenarios named synthetic-* use a SYNTHETIC upstream (bench/synth.py)",
+    }
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def _output(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except OSError:
+        return ""
+    return (
+        (done.stdout or done.stderr).strip().splitlines()[0] if done.stdout or done.stderr else ""
+    )
+
+
+# ---------------------------------------------------------------- targets (issue 4)
+Check = tuple[str, Callable[[dict], float | None], str, float]  # name, figure, op, limit
+
+
+def _find(rows: list[dict], **match: Any) -> dict | None:
+    return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def _ingest(name_prefix: str, key: str) -> Callable[[dict], float | None]:
+    def figure(results: dict) -> float | None:
+        rows = results.get("ingest") or []
+        row = next((r for r in rows if r["scenario"].startswith(name_prefix) and r["ok"]), None)
+        return row[key] if row else None
+
+    return figure
+
+
+def _query_p50(dataset_prefix: str, group: str) -> Callable[[dict], float | None]:
+    def figure(results: dict) -> float | None:
+        rows = results.get("queries") or []
+        row = next(
+            (r for r in rows if r["dataset"].startswith(dataset_prefix) and r["group"] == group),
+            None,
+        )
+        return row["p50_ms"] if row else None
+
+    return figure
+
+
+def _http_ratio(group: str, versus: str) -> Callable[[dict], float | None]:
+    def figure(results: dict) -> float | None:
+        ratios = (results.get("http") or {}).get("ratios") or []
+        row = _find(ratios, group=group, target="kapiko", vs=versus)
+        return round(row["ratio"], 3) if row else None
+
+    return figure
+
+
+def _http_worst_p99(results: dict) -> float | None:
+    rows = [r for r in (results.get("http") or {}).get("rows", []) if r["target"] == "kapiko"]
+    return max((r["p99_ms"] for r in rows), default=None)
+
+
+def _workers(key: str) -> Callable[[dict], float | None]:
+    def figure(results: dict) -> float | None:
+        return (results.get("workers") or {}).get(key)
+
+    return figure
+
+
+TARGETS: list[Check] = [
+    ("ingest default catalogue wall s", _ingest("default", "wall_s"), "<=", 8),
+    ("ingest 114 genres wall s", _ingest("all-genres", "wall_s"), "<=", 12),
+    ("ingest 1M synthetic wall s", _ingest("synthetic-1m", "wall_s"), "<=", 30),
+    ("ingest 1M synthetic peak MB", _ingest("synthetic-1m", "peak_rss_mb"), "<=", 3072),
+    *[
+        (f"p50 ms {g} @114", _query_p50("all-genres", g), "<=", 0.5)
+        for g in ("stats", "genres", "genre", "track")
+    ],
+    ("p50 ms compare @114", _query_p50("all-genres", "compare"), "<=", 1),
+    ("p50 ms tracks @114", _query_p50("all-genres", "tracks"), "<=", 2),
+    ("p50 ms genre_tracks @114", _query_p50("all-genres", "genre_tracks"), "<=", 2),
+    ("p50 ms tracks @1M synthetic", _query_p50("synthetic-1m", "tracks"), "<=", 10),
+    ("p50 ms genre_tracks @1M synthetic", _query_p50("synthetic-1m", "genre_tracks"), "<=", 10),
+    *[
+        (f"http {g} / flask", _http_ratio(g, "flask"), ">=", 0.9)
+        for g in ("stats", "genres", "track")
+    ],
+    ("http tracks / flask", _http_ratio("tracks", "flask"), ">=", 0.6),
+    ("http tracks / datasette", _http_ratio("tracks", "datasette"), ">=", 3),
+    ("http worst p99 ms (kapiko)", _http_worst_p99, "<=", 20),
+    ("workers all ready s", _workers("all_workers_ready_s_median"), "<=", 1),
+    ("worker RSS MB", _workers("worker_rss_mb_max"), "<=", 250),
+]
+
+
+def target_rows(results: dict) -> list[dict]:
+    """Each target with its measured figure and met / MISSED / not measured."""
+    rows = []
+    for name, figure, op, limit in TARGETS:
+        value = figure(results)
+        if value is None:
+            verdict = "not measured"
+        else:
+            verdict = "met" if (value <= limit if op == "<=" else value >= limit) else "MISSED"
+        rows.append({"target": name, "value": value, "want": f"{op} {limit}", "verdict": verdict})
+    return rows
+
+
+# ---------------------------------------------------------------- printing
+def table(rows: list[dict], columns: list[str]) -> str:
+    """A plain-text table of the given columns (missing cells blank)."""
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max([len(col), *(len(line[i]) for line in cells)]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
+    return str(value)
+
+
+SECTION_COLUMNS = {
+    "ingest": ["scenario", "synthetic", "ok", "wall_s", "peak_rss_mb"],
+    "queries": ["dataset", "group", "n", "non_200", "p50_ms", "p99_ms", "mean_ms"],
+    "http": [
+        "target",
+        "group",
+        "requests_per_s",
+        "p50_ms",
+        "p99_ms",
+        "bytes_per_response",
+        "non_2xx",
+        "socket_errors",
+    ],
+    "ratios": ["group", "target", "vs", "ratio"],
+    "workers": [
+        "dataset",
+        "first_answer_s_median",
+        "all_workers_ready_s_median",
+        "worker_rss_mb_max",
+        "worker_private_mb_max",
+    ],
+    "targets": ["target", "value", "want", "verdict"],
+}
+
+
+def section_rows(results: dict) -> dict[str, list[dict]]:
+    """The rows of each printed section of a run."""
+    http = results.get("http") or {}
+    workers = results.get("workers")
+    return {
+        "ingest": _list(results.get("ingest")),
+        "queries": _list(results.get("queries")),
+        "http": _list(http.get("rows")),
+        "ratios": _list(http.get("ratios")),
+        "workers": [workers] if isinstance(workers, dict) and "dataset" in workers else [],
+        "targets": target_rows(results),
+    }
+
+
+def _list(value: Any) -> list[dict]:
+    return value if isinstance(value, list) else []
+
+
+def print_tables(results: dict) -> None:
+    """Print every section of a run as a table, the targets last."""
+    for title, rows in section_rows(results).items():
+        if rows:
+            print(f"\n== {title}\n{table(rows, SECTION_COLUMNS[title])}")
