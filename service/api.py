@@ -1,0 +1,102 @@
+"""The /api/v1 blueprint: each view parses its arguments, calls a query and wraps the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from service import params
+from service.compare import comparison
+from service.dataset import Dataset, to_json
+from service.openapi import openapi_document
+from service.queries import NotFoundError, list_tracks, track_by_id
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def dataset() -> Dataset:
+    """The dataset this worker loaded at start-up."""
+    dataset: Dataset = current_app.extensions["kapiko"]
+    return dataset
+
+
+def query_args(specs: tuple[params.Param, ...]) -> dict[str, Any]:
+    """The request's query parsed against specs (ParamError -> 400)."""
+    if not request.query_string and not any(spec.required for spec in specs):
+        return params.parse(specs, {})
+    return params.parse(specs, request.args.to_dict(flat=False))
+
+
+def body(content: bytes) -> Response:
+    """A 200 JSON response from bytes that are already serialised."""
+    return Response(content, mimetype="application/json")
+
+
+def listing(items: list[dict[str, Any]], total: int, query: params.TrackQuery) -> Response:
+    """A track listing with its meta."""
+    meta = {"total": total, "limit": query.limit, "offset": query.offset}
+    return body(to_json({"data": items, "meta": meta}))
+
+
+@bp.get("/stats")
+def stats() -> Response:
+    query_args(params.NO_PARAMS)
+    return body(dataset().stats_body)
+
+
+@bp.get("/genres")
+def genres() -> Response:
+    query_args(params.NO_PARAMS)
+    return body(dataset().genres_body)
+
+
+@bp.get("/genres/<genre>")
+def genre_detail(genre: str) -> Response:
+    query_args(params.NO_PARAMS)
+    detail = dataset().genre_bodies.get(genre)
+    if detail is None:
+        raise NotFoundError(f"Genre not found: '{genre[:100]}' (see /api/v1/genres)")
+    return body(detail)
+
+
+@bp.get("/genres/<genre>/tracks")
+def genre_tracks(genre: str) -> Response:
+    query = params.track_query(request.args.to_dict(flat=False), genre=genre)
+    items, total = list_tracks(dataset().index, query)
+    return listing(items, total, query)
+
+
+@bp.get("/tracks")
+def tracks() -> Response:
+    query = params.track_query(request.args.to_dict(flat=False))
+    items, total = list_tracks(dataset().index, query)
+    return listing(items, total, query)
+
+
+@bp.get("/tracks/<track_id>")
+def track(track_id: str) -> Response:
+    query_args(params.NO_PARAMS)
+    return body(to_json({"data": track_by_id(dataset().index, track_id)}))
+
+
+@bp.get("/compare")
+def compare() -> Response:
+    args = query_args(params.COMPARE_PARAMS)
+    data = dataset()
+    payload = comparison(
+        data.index, data.genres.get(args["genre"]), args["genre"], args["track_id"]
+    )
+    return body(to_json({"data": payload}))
+
+
+@bp.get("/health")
+def health() -> Response:
+    query_args(params.NO_PARAMS)
+    return body(dataset().health_body)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    query_args(params.NO_PARAMS)
+    return body(openapi_document())

@@ -1,0 +1,67 @@
+"""The API's one error body, and the handlers that answer every failure with it.
+
+Every error is `{"error": "<what is wrong and what is allowed>", "status": N}` with the same N as
+the HTTP status: bad parameters 400, unknown genre, track or route 404, other methods 405 (with
+`Allow`), anything unexpected 500 (logged, without internals in the body).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from service.dataset import to_json
+from service.params import ParamError
+from service.queries import NotFoundError
+
+LOG = logging.getLogger("service")
+DOCS_HINT = "see /api/v1/openapi.json"
+
+
+def error_body(message: str, status: int) -> dict[str, object]:
+    """The canonical error payload."""
+    return {"error": message, "status": status}
+
+
+def error_response(message: str, status: int) -> Response:
+    """A JSON error response with the canonical body."""
+    return Response(to_json(error_body(message, status)), status, mimetype="application/json")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer parameter, lookup, HTTP and unexpected errors with the canonical body."""
+    app.register_error_handler(ParamError, _bad_parameter)
+    app.register_error_handler(NotFoundError, _not_found)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _bad_parameter(error: ParamError) -> Response:
+    return error_response(str(error), 400)
+
+
+def _not_found(error: NotFoundError) -> Response:
+    return error_response(str(error), 404)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    if isinstance(error, NotFound):
+        message = f"Not found: no endpoint at {request.path[:200]}; {DOCS_HINT}"
+    elif isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        message = f"Method {request.method} is not allowed here; allowed methods: {allowed}"
+    else:
+        message = error.description or error.name
+    response = error_response(message, status)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _unexpected(error: Exception) -> Response:
+    LOG.exception("unexpected error answering %s %s", request.method, request.full_path)
+    return error_response("Internal server error", 500)

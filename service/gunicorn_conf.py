@@ -1,0 +1,40 @@
+"""Gunicorn settings for `make serve`: bind, workers and logs, all to stdout.
+
+Run as `gunicorn --config service/gunicorn_conf.py 'service:create_app()'`. There is no
+preload_app: each worker builds the app, and so loads the dataset, after the fork, because Polars
+used in the master makes forked workers hang. This file must not import the service.
+"""
+
+import os
+
+bind = f"{os.environ.get('KAPIKO_HOST', '127.0.0.1')}:{os.environ.get('KAPIKO_PORT', '8000')}"
+workers = int(os.environ.get("KAPIKO_WORKERS", "2"))
+preload_app = False
+control_socket_disable = True  # gunicorn >= 25 would otherwise open a control socket in $HOME
+
+accesslog = "-"
+errorlog = "-"
+# gunicorn sends errorlog "-" to stderr; this sends its error log, its access log and the
+# service's own log ("service" logger) to stdout, one format.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "WARNING", "handlers": ["stdout"]},
+    "loggers": {
+        name: {"level": "INFO", "handlers": ["stdout"], "propagate": False, "qualname": name}
+        for name in ("gunicorn.error", "gunicorn.access", "service")
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "generic",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "formatters": {
+        "generic": {
+            "format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
+        }
+    },
+}
