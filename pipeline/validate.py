@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,10 @@ EXAMPLE_ROWS = 5
 _RAW = "raw:"  # prefix of each column's untouched text in the working frame
 _DELIMITERS = (";", "\t", "|")
 _BLANK = r"^[ \t\n\r\f\v]*$"  # an explicit class: Python's and Rust's \s differ on rare characters
-_RAW_COLUMNS = (RAW_INDEX_COLUMN, *RAW_REQUIRED_COLUMNS, *RAW_OPTIONAL_COLUMNS)
-_RAW_COLUMNS = tuple(dict.fromkeys(_RAW_COLUMNS))  # the index column once, first
+# Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
+_RAW_COLUMNS = tuple(
+    dict.fromkeys((RAW_INDEX_COLUMN, *RAW_REQUIRED_COLUMNS, *RAW_OPTIONAL_COLUMNS))
+)
 _EXPECTED = (
     f"expected exactly the columns {', '.join(RAW_REQUIRED_COLUMNS)}, optionally preceded by an "
     f"unnamed row-index column and followed by {', '.join(c for c in RAW_OPTIONAL_COLUMNS if c)}"
@@ -104,26 +107,19 @@ def check_columns(frame: pl.DataFrame, path: Path) -> None:
     columns = [column for column in frame.columns if column != SOURCE_ROW]
     if not columns:
         raise RawFileError(f"{path}: empty file (no header, no rows); {_EXPECTED}")
-    if len(columns) == 1 and any(mark in columns[0] for mark in _DELIMITERS):
-        found = next(mark for mark in _DELIMITERS if mark in columns[0])
+    marks = [mark for mark in _DELIMITERS if len(columns) == 1 and mark in columns[0]]
+    if marks:
         raise RawFileError(
             f"{path}: wrong delimiter: the header is one field {columns[0][:80]!r} containing "
-            f"{found!r}; the file must be comma-separated and {_EXPECTED}"
+            f"{marks[0]!r}; the file must be comma-separated and {_EXPECTED}"
         )
     missing = [column for column in RAW_REQUIRED_COLUMNS if column not in columns]
     unexpected = [column for column in columns if column not in _RAW_COLUMNS]
-    if missing or unexpected:
-        found = "; ".join(
-            part
-            for part in (
-                f"missing {len(missing)}: {', '.join(missing)}" if missing else "",
-                f"unexpected {len(unexpected)}: {', '.join(map(repr, unexpected))}"
-                if unexpected
-                else "",
-            )
-            if part
-        )
-        raise RawFileError(f"{path}: wrong columns ({found}); {_EXPECTED}")
+    problems = [f"missing {len(missing)}: {', '.join(missing)}"] if missing else []
+    if unexpected:
+        problems.append(f"unexpected {len(unexpected)}: {', '.join(map(repr, unexpected))}")
+    if problems:
+        raise RawFileError(f"{path}: wrong columns ({'; '.join(problems)}); {_EXPECTED}")
     if frame.height == 0:
         raise RawFileError(f"{path}: no data rows (header only); expected one row per track")
 
@@ -146,7 +142,12 @@ def _typed(column: str, dtype: pl.DataType) -> pl.Expr:
         number = raw.cast(pl.Float64, strict=False)
         return pl.when(number.is_finite()).then(number)
     if dtype == pl.Boolean:
-        return pl.when(raw.is_in(["True", "true"])).then(True).when(raw.is_in(["False", "false"])).then(False)
+        return (
+            pl.when(raw.is_in(["True", "true"]))
+            .then(True)
+            .when(raw.is_in(["False", "false"]))
+            .then(False)
+        )
     return raw
 
 
@@ -162,9 +163,9 @@ def _parse_rule(column: str, dtype: pl.DataType, name: str, required: bool = Tru
         f"{name} is {kind}",
         {},
         unparsed,
-        pl.when(raw.is_null()).then(pl.lit(f"{name} is missing")).otherwise(
-            _say(f"{name} '", raw, f"' is not {kind}")
-        ),
+        pl.when(raw.is_null())
+        .then(pl.lit(f"{name} is missing"))
+        .otherwise(_say(f"{name} '", raw, f"' is not {kind}")),
     )
 
 
@@ -242,3 +243,287 @@ def _rules() -> list[_Rule]:
         if column == "duration_ms":
             rules.append(_positive_rule(column))
     return rules
+
+
+# ---------------------------------------------------------------- row level
+def _flag(index: int) -> str:
+    return f"_fails_{index}"
+
+
+def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
+    """Every file's rows stacked in order: provenance, then each raw column's text."""
+    schema: dict[str, pl.DataType] = {"genre_id": pl.String(), "source_file": pl.String()}
+    schema |= {SOURCE_ROW: pl.Int64(), **{_RAW + column: pl.String() for column in _RAW_COLUMNS}}
+    frames = [
+        file.frame.select(
+            pl.lit(file.genre_id, pl.String).alias("genre_id"),
+            pl.lit(file.path.name, pl.String).alias("source_file"),
+            pl.col(SOURCE_ROW).cast(pl.Int64),
+            *[
+                (pl.col(column) if column in file.frame.columns else pl.lit(None))
+                .cast(pl.String)
+                .alias(_RAW + column)
+                for column in _RAW_COLUMNS
+            ],
+        )
+        for file in files
+    ]
+    return pl.concat([pl.DataFrame(schema=schema), *frames])
+
+
+def _checked_rows(raw: pl.DataFrame, rules: list[_Rule]) -> pl.DataFrame:
+    """Add the typed columns, one failure flag per rule, and the row flags `_parsed` and `_bad`."""
+    index_dtype = RAW_OPTIONAL_COLUMNS[RAW_INDEX_COLUMN]
+    typed = [_typed(column, dtype).alias(column) for column, dtype in RAW_REQUIRED_COLUMNS.items()]
+    parse_flags = [pl.col(_flag(i)) for i, rule in enumerate(rules) if not rule.in_gx]
+    return (
+        raw.lazy()
+        .with_columns(_typed(RAW_INDEX_COLUMN, index_dtype).alias(UPSTREAM_ROW), *typed)
+        .with_columns(rule.unexpected.alias(_flag(i)) for i, rule in enumerate(rules))
+        .with_columns(
+            (~pl.any_horizontal(parse_flags)).alias("_parsed"),
+            pl.any_horizontal(pl.col(_flag(i)) for i in range(len(rules))).alias("_bad"),
+        )
+        .collect()
+    )
+
+
+def _valid(rows: pl.DataFrame) -> pl.DataFrame:
+    return (
+        rows.lazy()
+        .filter(~pl.col("_bad"))
+        .select("genre_id", SOURCE_ROW, UPSTREAM_ROW, *RAW_REQUIRED_COLUMNS)
+        .collect()
+    )
+
+
+def _quarantined(rows: pl.DataFrame, rules: list[_Rule]) -> pl.DataFrame:
+    """The bad rows with every reason, then their text (reasons are built for bad rows only)."""
+    reasons = [pl.when(pl.col(_flag(i))).then(rule.reason) for i, rule in enumerate(rules)]
+    raw = [pl.col(_RAW + c).alias(c) for c in _RAW_COLUMNS if c != RAW_INDEX_COLUMN]
+    return (
+        rows.lazy()
+        .filter(pl.col("_bad"))
+        .select(
+            "genre_id",
+            "source_file",
+            SOURCE_ROW,
+            pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reasons"),
+            pl.col(_RAW + RAW_INDEX_COLUMN).alias(UPSTREAM_ROW),
+            *raw,
+        )
+        .collect()
+    )
+
+
+def _counts(rows: pl.DataFrame) -> dict[str, GenreCounts]:
+    per_genre = rows.group_by("genre_id", maintain_order=True).agg(
+        pl.len().alias("read"), pl.col("_bad").sum().alias("bad")
+    )
+    return {genre: GenreCounts(read, read - bad, bad) for genre, read, bad in per_genre.iter_rows()}
+
+
+def _refusal(
+    path: Path, counts: GenreCounts, failed: list[str], examples: pl.DataFrame, limit: float
+) -> str:
+    """The report on one file with too many bad rows: share, failed checks, example rows."""
+    read, bad = counts.rows_read, counts.quarantined
+    shown = [
+        f"    - row {row}: {why}" for row, why in examples.select(SOURCE_ROW, "reasons").iter_rows()
+    ]
+    return "\n".join(
+        [
+            f"{path}: {bad} of {read} rows ({bad / read:.2%}) failed validation, more than the "
+            f"{limit:.2%} allowed (max_bad_share={limit}); fix the file or raise the limit.",
+            "  failed checks:",
+            *failed,
+            f"  first {len(shown)} bad rows (1-based data rows):",
+            *shown,
+        ]
+    )
+
+
+def _failed_checks(rows: pl.DataFrame, genre: str, rules: list[_Rule]) -> list[str]:
+    """One line per rule that failed in a genre's file, with its failing-row count."""
+    mine = rows.filter(pl.col("genre_id") == genre)
+    totals = mine.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
+    return [
+        f"    - {rule.description} ({rule.expectation}): {total} rows"
+        for rule, total in zip(rules, totals, strict=True)
+        if total
+    ]
+
+
+def _refusals(
+    rows: pl.DataFrame,
+    quarantined: pl.DataFrame,
+    counts: dict[str, GenreCounts],
+    rules: list[_Rule],
+    paths: dict[str, Path],
+    limit: float,
+) -> dict[str, str]:
+    """A report per file whose share of quarantined rows is above the limit."""
+    return {
+        genre: _refusal(
+            paths[genre],
+            count,
+            _failed_checks(rows, genre, rules),
+            quarantined.filter(pl.col("genre_id") == genre).head(EXAMPLE_ROWS),
+            limit,
+        )
+        for genre, count in counts.items()
+        if count.quarantined / count.rows_read > limit
+    }
+
+
+# ---------------------------------------------------------------- Great Expectations
+def _import_gx() -> Any:
+    """Import great_expectations quietly (its INFO logging prints hundreds of lines)."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    started = time.perf_counter()
+    try:
+        import great_expectations as gx
+    except Exception as error:  # an ImportError, or a clash with an installed library
+        raise PipelineError(
+            f"cannot import great_expectations ({error}); run `make venv`"
+        ) from error
+    for name in list(logging.root.manager.loggerDict):  # some GX modules set INFO themselves
+        if name.startswith("great_expectations."):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    log.info("great_expectations imported in %.2f s", time.perf_counter() - started)
+    return gx
+
+
+def _expectation(gx: Any, rule: _Rule) -> Any:
+    name = "".join(word.capitalize() for word in rule.expectation.split("_"))
+    return getattr(gx.expectations, name)(column=rule.column, **rule.kwargs)
+
+
+def _build_docs(context: Any, docs_dir: Path) -> None:
+    """Write GX Data Docs into docs_dir instead of the ephemeral context's temporary site."""
+    started = time.perf_counter()
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context.delete_data_docs_site("local_site")
+    store = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())}
+    site = {"class_name": "SiteBuilder", "store_backend": store}
+    context.add_data_docs_site(
+        "raw_contract", {**site, "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}
+    )
+    context.build_data_docs()
+    log.info("data docs built in %.2f s at %s", time.perf_counter() - started, docs_dir)
+
+
+def _run_suite(frame: Any, rules: list[_Rule], docs_dir: Path | None) -> list[Any]:
+    """Run the rules as one suite in a fresh ephemeral context; GX's results in rule order."""
+    gx = _import_gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    started = time.perf_counter()
+    try:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        asset = context.data_sources.add_pandas("raw_files").add_dataframe_asset("raw_rows")
+        batch = asset.add_batch_definition_whole_dataframe("all_rows")
+        expectations = [_expectation(gx, rule) for rule in rules]  # one store write, not 22
+        suite = context.suites.add(
+            gx.ExpectationSuite(name="raw_contract", expectations=expectations)
+        )
+        ids = [expectation.id for expectation in suite.expectations]
+        definition = gx.ValidationDefinition(name="raw_contract", data=batch, suite=suite)
+        definition = context.validation_definitions.add(definition)
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        log.info("GX validated %d rows in %.2f s", len(frame), time.perf_counter() - started)
+        if docs_dir is not None:
+            _build_docs(context, docs_dir)
+    except Exception as error:  # GX raises many types; the CLI reports PipelineError
+        raise PipelineError(
+            f"Great Expectations failed: {type(error).__name__}: {error}"
+        ) from error
+    by_id = {verdict.expectation_config.id: verdict for verdict in result.results}
+    return [by_id[expectation_id] for expectation_id in ids]
+
+
+def _gx_error(info: dict[str, Any]) -> str | None:
+    """The message of an exception GX caught while checking (it reports, never raises)."""
+    entries = [info] if "raised_exception" in info else list(info.values())
+    raised = [
+        entry for entry in entries if isinstance(entry, dict) and entry.get("raised_exception")
+    ]
+    return str(raised[0].get("exception_message")) if raised else None
+
+
+def _cross_checked(rule: _Rule, verdict: Any, mirror: int) -> ExpectationResult:
+    """GX's verdict on one rule, refused unless it agrees with the rule's Polars mirror."""
+    error = _gx_error(verdict.exception_info or {})
+    if error is not None:
+        raise PipelineError(f"Great Expectations could not check {rule.description!r}: {error}")
+    count = verdict.result.get("unexpected_count")
+    if count != mirror or verdict.success != (mirror == 0):
+        raise PipelineError(
+            f"bug in pipeline/validate.py: GX finds {count} rows failing {rule.description!r} "
+            f"(success={verdict.success}) but its Polars mirror finds {mirror}"
+        )
+    return ExpectationResult(rule.expectation, rule.column, rule.description, mirror == 0, mirror)
+
+
+def _results(
+    rows: pl.DataFrame, rules: list[_Rule], docs_dir: Path | None
+) -> list[ExpectationResult]:
+    """Every rule's result in rule order: parse checks from Polars, the rest from one GX run."""
+    totals = rows.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
+    results = {
+        i: ExpectationResult(
+            rule.expectation, rule.column, rule.description, not totals[i], totals[i]
+        )
+        for i, rule in enumerate(rules)
+        if not rule.in_gx
+    }
+    checked = [i for i, rule in enumerate(rules) if rule.in_gx]
+    typed = rows.lazy().filter(pl.col("_parsed"))  # lazy: copy only the columns GX needs
+    mirrors = typed.select(pl.col(_flag(i)).sum() for i in checked).collect().row(0)
+    columns = dict.fromkeys(rules[i].column for i in checked)
+    frame = typed.select(*columns).collect().to_pandas()
+    verdicts = _run_suite(frame, [rules[i] for i in checked], docs_dir)
+    for i, verdict, mirror in zip(checked, verdicts, mirrors, strict=True):
+        results[i] = _cross_checked(rules[i], verdict, mirror)
+    return [results[i] for i in range(len(rules))]
+
+
+# ---------------------------------------------------------------- the stage
+def validate_files(
+    files: list[RawFile], *, max_bad_share: float = 0.05, docs_dir: Path | None = None
+) -> ValidationOutcome:
+    """Check every raw file and row against the raw contract; quarantine bad rows, refuse bad files."""
+    if not 0 <= max_bad_share <= 1:
+        raise ValueError(f"max_bad_share must be between 0 and 1, got {max_bad_share}")
+    repeated = sorted(genre for genre, n in Counter(f.genre_id for f in files).items() if n > 1)
+    if repeated:
+        raise PipelineError(f"more than one raw file for genre(s) {', '.join(repeated)}")
+    problems = _column_problems(files)
+    usable = [file for file in files if file.genre_id not in problems]
+    rules = _rules()
+    rows = _checked_rows(_raw_rows(usable), rules)
+    expectations = _results(rows, rules, docs_dir) if usable else []
+    counts, quarantined = _counts(rows), _quarantined(rows, rules)
+    paths = {file.genre_id: file.path for file in files}
+    _refuse(files, problems, _refusals(rows, quarantined, counts, rules, paths, max_bad_share))
+    return ValidationOutcome(_valid(rows), quarantined, counts, expectations)
+
+
+def _column_problems(files: list[RawFile]) -> dict[str, str]:
+    problems = {}
+    for file in files:
+        try:
+            check_columns(file.frame, file.path)
+        except RawFileError as error:
+            problems[file.genre_id] = str(error)
+    return problems
+
+
+def _refuse(files: list[RawFile], problems: dict[str, str], refusals: dict[str, str]) -> None:
+    """Raise one error listing every refused file, in file order; RawFileError wins."""
+    reports = [problems.get(f.genre_id) or refusals.get(f.genre_id) for f in files]
+    listed = [report for report in reports if report]
+    if listed:
+        error = RawFileError if problems else ValidationRefused
+        raise error(f"{len(listed)} of {len(files)} raw files refused:\n\n" + "\n\n".join(listed))

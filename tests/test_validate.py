@@ -1,0 +1,413 @@
+"""pipeline/validate.py: file checks, typed rows, quarantine reasons, refusals and the GX suite."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from contract import RAW_REQUIRED_COLUMNS
+from pipeline import validate
+from pipeline.errors import PipelineError, RawFileError, ValidationRefused
+from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
+
+Row = dict[str, str | None]
+
+# An invented track (not from the upstream data), every value inside the contract.
+GOOD: Row = {
+    "": "7",
+    "track_id": "0a1B2c3D4e5F6g7H8i9J0k",
+    "artists": "Ada Example;Bo Sample",
+    "album_name": "Test Album",
+    "track_name": "Test Track",
+    "popularity": "42",
+    "duration_ms": "180000",
+    "explicit": "False",
+    "danceability": "0.5",
+    "energy": "0.25",
+    "key": "5",
+    "loudness": "-8.5",
+    "mode": "1",
+    "speechiness": "0.04",
+    "acousticness": "0.75",
+    "instrumentalness": "1e-06",
+    "liveness": "0.1",
+    "valence": "0.3",
+    "tempo": "120.0",
+    "time_signature": "4",
+    "track_genre": "acoustic",
+}
+# Every value on an edge of its range: all of them pass.
+EDGES: Row = {
+    **GOOD,
+    "popularity": "100",
+    "explicit": "true",
+    "danceability": "0",
+    "energy": "1",
+    "key": "-1",
+    "loudness": "5",
+    "mode": "0",
+    "tempo": "0",
+    "time_signature": "0",
+}
+ALL_COLUMNS = list(GOOD)
+
+# (what is wrong, the row's changes, the exact reason), one quarantined row each.
+BAD_VALUES: list[tuple[str, Row, str]] = [
+    ("unit_above_1", {"energy": "1.2"}, "energy 1.2 is outside [0, 1]"),
+    ("unit_below_0", {"valence": "-0.1"}, "valence -0.1 is outside [0, 1]"),
+    ("popularity_above_100", {"popularity": "101"}, "popularity 101 is outside [0, 100]"),
+    ("duration_0", {"duration_ms": "0"}, "duration_ms 0 is not above 0"),
+    ("key_12", {"key": "12"}, "key 12 is outside [-1, 11]"),
+    ("mode_2", {"mode": "2"}, "mode 2 is outside [0, 1]"),
+    ("loudness_too_low", {"loudness": "-61"}, "loudness -61 is outside [-60, 5]"),
+    ("tempo_too_high", {"tempo": "250.5"}, "tempo 250.5 is outside [0, 250]"),
+    ("time_signature_8", {"time_signature": "8"}, "time_signature 8 is outside [0, 7]"),
+    ("short_track_id", {"track_id": "abc"}, "track_id 'abc' does not match ^[0-9A-Za-z]{22}$"),
+    ("missing_track_id", {"track_id": None}, "track_id is missing"),
+    ("missing_artists", {"artists": None}, "artists is missing"),
+    ("empty_album", {"album_name": ""}, "album_name '' is blank"),
+    ("blank_track_name", {"track_name": " \t"}, "track_name ' \t' is blank"),
+    ("decimal_popularity", {"popularity": "7.5"}, "popularity '7.5' is not an integer"),
+    ("missing_duration", {"duration_ms": None}, "duration_ms is missing"),
+    ("word_for_number", {"danceability": "high"}, "danceability 'high' is not a finite number"),
+    ("nan", {"liveness": "nan"}, "liveness 'nan' is not a finite number"),
+    ("infinity", {"tempo": "inf"}, "tempo 'inf' is not a finite number"),
+    ("yes_for_boolean", {"explicit": "yes"}, "explicit 'yes' is not True or False"),
+    ("upper_case_boolean", {"explicit": "TRUE"}, "explicit 'TRUE' is not True or False"),
+    ("bad_upstream_index", {"": "x"}, "upstream_row 'x' is not an integer"),
+]
+# Fails three rules. Its popularity does not parse, so GX never sees the row, but its energy does
+# parse, and the Polars mirror of the energy range still reports it.
+SEVERAL: Row = {**GOOD, "artists": None, "popularity": "abc", "energy": "1.2"}
+SEVERAL_REASONS = (
+    "artists is missing; popularity 'abc' is not an integer; energy 1.2 is outside [0, 1]"
+)
+FIRST_BAD_ROW = 3  # rows 1 and 2 of the mixed file are GOOD and EDGES
+
+
+def row(**changes: str | None) -> Row:
+    return {**GOOD, **changes}
+
+
+def raw_frame(rows: list[Row], columns: list[str] = ALL_COLUMNS) -> pl.DataFrame:
+    """A raw file as extract reads it: text columns plus a 1-based Int64 source_row."""
+    frame = pl.DataFrame(
+        [{column: r.get(column) for column in columns} for r in rows],
+        schema=dict.fromkeys(columns, pl.String),
+    )
+    return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_row"))
+
+
+def raw_file(genre: str, rows: list[Row], columns: list[str] = ALL_COLUMNS) -> RawFile:
+    return RawFile(genre, Path(f"data/raw/{genre}.csv"), raw_frame(rows, columns))
+
+
+def file_with_bad_rows(genre: str, bad: int, total: int = 20) -> RawFile:
+    rows = [row(energy="1.2")] * bad + [GOOD] * (total - bad)
+    return raw_file(genre, rows)
+
+
+# ---------------------------------------------------------------- one shared GX run
+@pytest.fixture(scope="module")
+def docs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("validate") / "data_docs"
+
+
+@pytest.fixture(scope="module")
+def outcome(docs_dir: Path) -> ValidationOutcome:
+    """A mixed file with every kind of bad row, then a clean file without the optional columns."""
+    mixed = [GOOD, EDGES, *[row(**changes) for _, changes, _ in BAD_VALUES], SEVERAL]
+    clean = raw_file(
+        "sleep", [row(track_name="Second"), row(track_name="Third")], ALL_COLUMNS[1:-1]
+    )
+    return validate_files([raw_file("mixed", mixed), clean], max_bad_share=1.0, docs_dir=docs_dir)
+
+
+def test_good_row_passes_unchanged_with_contract_dtypes(outcome: ValidationOutcome) -> None:
+    expected = pl.DataFrame(
+        {
+            "genre_id": ["mixed"],
+            "source_row": [1],
+            "upstream_row": [7],
+            "track_id": ["0a1B2c3D4e5F6g7H8i9J0k"],
+            "artists": ["Ada Example;Bo Sample"],
+            "album_name": ["Test Album"],
+            "track_name": ["Test Track"],
+            "popularity": [42],
+            "duration_ms": [180000],
+            "explicit": [False],
+            "danceability": [0.5],
+            "energy": [0.25],
+            "key": [5],
+            "loudness": [-8.5],
+            "mode": [1],
+            "speechiness": [0.04],
+            "acousticness": [0.75],
+            "instrumentalness": [1e-06],
+            "liveness": [0.1],
+            "valence": [0.3],
+            "tempo": [120.0],
+            "time_signature": [4],
+        },
+        schema={
+            "genre_id": pl.String(),
+            "source_row": pl.Int64(),
+            "upstream_row": pl.Int64(),
+            **RAW_REQUIRED_COLUMNS,
+        },
+    )
+    assert_frame_equal(outcome.valid.head(1), expected)
+
+
+def test_values_on_the_edges_of_their_ranges_pass(outcome: ValidationOutcome) -> None:
+    edges = outcome.valid.filter(pl.col("source_row") == 2).row(0, named=True)
+    assert (edges["popularity"], edges["explicit"], edges["key"], edges["tempo"]) == (
+        100,
+        True,
+        -1,
+        0.0,
+    )
+    assert (edges["energy"], edges["loudness"], edges["time_signature"]) == (1.0, 5.0, 0)
+
+
+def test_valid_rows_keep_file_then_row_order_and_lose_track_genre(
+    outcome: ValidationOutcome,
+) -> None:
+    assert outcome.valid.select("genre_id", "source_row").rows() == [
+        ("mixed", 1),
+        ("mixed", 2),
+        ("sleep", 1),
+        ("sleep", 2),
+    ]
+    assert outcome.valid.filter(pl.col("genre_id") == "sleep")["upstream_row"].to_list() == [
+        None,
+        None,
+    ]
+    assert "track_genre" not in outcome.valid.columns
+
+
+@pytest.mark.parametrize(
+    ("position", "reason"),
+    [(i, reason) for i, (_, _, reason) in enumerate(BAD_VALUES)],
+    ids=[name for name, _, _ in BAD_VALUES],
+)
+def test_bad_value_is_quarantined_with_its_reason(
+    outcome: ValidationOutcome, position: int, reason: str
+) -> None:
+    quarantined = outcome.quarantined.filter(pl.col("source_row") == FIRST_BAD_ROW + position)
+    assert quarantined["reasons"].to_list() == [reason]
+
+
+def test_row_failing_several_rules_gets_every_reason_in_column_order(
+    outcome: ValidationOutcome,
+) -> None:
+    last = outcome.quarantined.filter(pl.col("source_row") == FIRST_BAD_ROW + len(BAD_VALUES))
+    assert last["reasons"].to_list() == [SEVERAL_REASONS]
+
+
+def test_quarantined_rows_keep_provenance_and_raw_text(outcome: ValidationOutcome) -> None:
+    quarantined = outcome.quarantined
+    assert quarantined.columns[:5] == [
+        "genre_id",
+        "source_file",
+        "source_row",
+        "reasons",
+        "upstream_row",
+    ]
+    assert quarantined.columns[5:] == [*RAW_REQUIRED_COLUMNS, "track_genre"]
+    assert quarantined.schema["source_row"] == pl.Int64
+    assert all(
+        dtype == pl.String for name, dtype in quarantined.schema.items() if name != "source_row"
+    )
+    nan_row = quarantined.filter(pl.col("liveness") == "nan").row(0, named=True)
+    assert (nan_row["genre_id"], nan_row["source_file"], nan_row["upstream_row"]) == (
+        "mixed",
+        "mixed.csv",
+        "7",
+    )
+    assert quarantined["genre_id"].unique().to_list() == ["mixed"]
+
+
+def test_counts_rows_per_genre(outcome: ValidationOutcome) -> None:
+    bad = len(BAD_VALUES) + 1
+    assert outcome.counts == {
+        "mixed": GenreCounts(rows_read=2 + bad, valid=2, quarantined=bad),
+        "sleep": GenreCounts(rows_read=2, valid=2, quarantined=0),
+    }
+
+
+def test_gx_counts_only_rows_whose_values_parse(outcome: ValidationOutcome) -> None:
+    energy = [e for e in outcome.expectations if e.description == "energy between 0 and 1"]
+    # energy 1.2 in the unit_above_1 row; the SEVERAL row's popularity does not parse
+    assert [(e.expectation, e.column, e.success, e.unexpected_count) for e in energy] == [
+        ("expect_column_values_to_be_between", "energy", False, 1)
+    ]
+
+
+def test_results_list_parse_checks_and_every_gx_expectation(outcome: ValidationOutcome) -> None:
+    failed = {
+        (e.expectation, e.description): e.unexpected_count
+        for e in outcome.expectations
+        if not e.success
+    }
+    assert failed[("parse_as_type", "popularity is an integer")] == 2  # '7.5' and 'abc'
+    assert failed[("parse_as_type", "explicit is True or False")] == 2  # 'yes' and 'TRUE'
+    assert failed[("expect_column_values_to_not_be_null", "artists present")] == 1
+    assert failed[("expect_column_values_to_not_match_regex", "album_name not blank")] == 1
+    gx_types = {e.expectation for e in outcome.expectations} - {validate.PARSE_CHECK}
+    assert gx_types == {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_not_be_null",
+    }
+
+
+def test_data_docs_are_written_when_asked(outcome: ValidationOutcome, docs_dir: Path) -> None:
+    assert (docs_dir / "index.html").is_file()
+    assert list(docs_dir.glob("validations/**/*.html"))
+
+
+# ---------------------------------------------------------------- file-level refusals
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pl.DataFrame(), "empty file"),
+        (raw_frame([]), "no data rows"),
+        (
+            raw_frame([GOOD], [c for c in ALL_COLUMNS if c != "energy"]),
+            r"wrong columns \(missing 1: energy\);",
+        ),
+        (
+            raw_frame([GOOD]).with_columns(bonus=pl.lit("x")),
+            r"wrong columns \(unexpected 1: 'bonus'\);",
+        ),
+        (
+            raw_frame([GOOD]).rename({"energy": "Energy"}),
+            r"wrong columns \(missing 1: energy; unexpected 1: 'Energy'\);",
+        ),
+        (pl.DataFrame({"a;b;c": ["1;2;3"]}), "wrong delimiter: .* containing ';'"),
+        (pl.DataFrame({"a\tb\tc": ["1\t2\t3"]}), r"wrong delimiter: .* containing '\\t'"),
+        (pl.DataFrame({"a|b|c": ["1|2|3"]}), r"wrong delimiter: .* containing '\|'"),
+    ],
+    ids=[
+        "no_header",
+        "header_only",
+        "missing_column",
+        "unexpected_column",
+        "misspelt_column",
+        "semicolons",
+        "tabs",
+        "pipes",
+    ],
+)
+def test_check_columns_refuses_unusable_files(frame: pl.DataFrame, message: str) -> None:
+    with pytest.raises(RawFileError, match=rf"^data/raw/x\.csv: {message}"):
+        check_columns(frame, Path("data/raw/x.csv"))
+
+
+def test_check_columns_accepts_the_optional_columns_being_absent() -> None:
+    check_columns(raw_frame([GOOD], list(RAW_REQUIRED_COLUMNS)), Path("x.csv"))
+    check_columns(raw_frame([GOOD]), Path("x.csv"))
+
+
+def test_every_unusable_file_is_listed_in_one_error() -> None:
+    files = [
+        raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"]),
+        file_with_bad_rows("too_bad", 2),
+        RawFile("semicolons", Path("data/raw/semicolons.csv"), pl.DataFrame({"a;b": ["1;2"]})),
+    ]
+    with pytest.raises(RawFileError) as caught:
+        validate_files(files)
+    report = str(caught.value)
+    assert report.startswith("3 of 3 raw files refused:")
+    assert report.index("no_energy.csv: wrong columns") < report.index("too_bad.csv: 2 of 20 rows")
+    assert "semicolons.csv: wrong delimiter" in report
+
+
+# ---------------------------------------------------------------- max_bad_share
+def test_file_with_exactly_max_bad_share_bad_rows_passes() -> None:
+    result = validate_files([file_with_bad_rows("at_limit", 1)], max_bad_share=0.05)
+    assert result.counts == {"at_limit": GenreCounts(rows_read=20, valid=19, quarantined=1)}
+
+
+def test_file_over_max_bad_share_is_refused_with_share_checks_and_examples() -> None:
+    files = [file_with_bad_rows("at_limit", 1), file_with_bad_rows("over", 7)]
+    with pytest.raises(ValidationRefused) as caught:
+        validate_files(files, max_bad_share=0.05)
+    report = str(caught.value).splitlines()
+    assert report[:4] == [
+        "1 of 2 raw files refused:",
+        "",
+        "data/raw/over.csv: 7 of 20 rows (35.00%) failed validation, more than the 5.00% allowed "
+        "(max_bad_share=0.05); fix the file or raise the limit.",
+        "  failed checks:",
+    ]
+    assert report[4:7] == [
+        "    - energy between 0 and 1 (expect_column_values_to_be_between): 7 rows",
+        "  first 5 bad rows (1-based data rows):",
+        "    - row 1: energy 1.2 is outside [0, 1]",
+    ]
+    assert report[-1] == "    - row 5: energy 1.2 is outside [0, 1]"
+
+
+def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
+    with pytest.raises(ValueError, match="max_bad_share"):
+        validate_files([], max_bad_share=5)
+
+
+def test_two_files_for_one_genre_are_refused() -> None:
+    with pytest.raises(PipelineError, match="more than one raw file for genre"):
+        validate_files([raw_file("sad", [GOOD]), raw_file("sad", [GOOD])])
+
+
+# ---------------------------------------------------------------- GX at the boundary
+def test_a_mirror_disagreeing_with_gx_is_reported_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = validate._rules()
+    broken = [
+        dataclasses.replace(rule, unexpected=pl.lit(False)) if rule.column == "energy" else rule
+        for rule in rules
+    ]
+    monkeypatch.setattr(validate, "_rules", lambda: broken)
+    with pytest.raises(
+        PipelineError,
+        match=r"^bug in pipeline/validate\.py: GX finds 1 rows failing 'energy between",
+    ):
+        validate_files([raw_file("g", [GOOD, row(energy="1.2")])], max_bad_share=1.0)
+
+
+def test_an_error_inside_a_gx_check_becomes_a_pipeline_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def on_missing_column(gx: object, rule: validate._Rule) -> object:
+        return gx.expectations.ExpectColumnValuesToNotBeNull(column="no_such_column")  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(validate, "_expectation", on_missing_column)
+    with pytest.raises(
+        PipelineError, match="Great Expectations could not check 'track_id present'"
+    ):
+        validate_files([raw_file("g", [GOOD])])
+
+
+def test_a_gx_exception_becomes_a_pipeline_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    gx = validate._import_gx()
+
+    def broken_context(**kwargs: object) -> None:
+        raise gx.exceptions.DataContextError("no context today")
+
+    monkeypatch.setattr(gx, "get_context", broken_context)
+    with pytest.raises(
+        PipelineError, match="Great Expectations failed: DataContextError: no context today"
+    ):
+        validate_files([raw_file("g", [GOOD])])
+
+
+def test_importing_validate_does_not_import_great_expectations() -> None:
+    check = "import sys, pipeline.validate; sys.exit('great_expectations' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", check], check=False).returncode == 0
