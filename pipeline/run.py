@@ -20,9 +20,10 @@ import contract as c
 from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
+from pipeline.expectations import PARSE_CHECK
 from pipeline.extract import read_raw
 from pipeline.transform import Curated, curated_tables
-from pipeline.validate import PARSE_CHECK, ExpectationResult, GenreCounts, RawFile, validate_files
+from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
 _CODE_FILES = [Path(c.__file__), *sorted(Path(__file__).parent.glob("*.py"))]

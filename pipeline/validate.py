@@ -18,24 +18,18 @@ from typing import Any
 import polars as pl
 
 from contract import (
-    RANGES,
     RAW_INDEX_COLUMN,
     RAW_OPTIONAL_COLUMNS,
     RAW_REQUIRED_COLUMNS,
-    TRACK_ID_PATTERN,
 )
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
+from pipeline.expectations import RAW, UPSTREAM_ROW, Rule, row_rules, typed_column
 
 log = logging.getLogger(__name__)
 
 SOURCE_ROW = "source_row"
-UPSTREAM_ROW = "upstream_row"  # the upstream's unnamed index column, as output
-NAME_COLUMNS = ("artists", "album_name", "track_name")
-PARSE_CHECK = "parse_as_type"  # a Polars-side check, not a GX expectation type
 EXAMPLE_ROWS = 5
-_RAW = "raw:"  # prefix of each column's untouched text in the working frame
 _DELIMITERS = (";", "\t", "|")
-_BLANK = r"^[ \t\n\r\f\v]*$"  # an explicit class: Python's and Rust's \s differ on rare characters
 # Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
 _RAW_COLUMNS = tuple(
     dict.fromkeys((RAW_INDEX_COLUMN, *RAW_REQUIRED_COLUMNS, *RAW_OPTIONAL_COLUMNS))
@@ -85,22 +79,6 @@ class ValidationOutcome:
     expectations: list[ExpectationResult]
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """A row rule: the GX expectation (or the parse check) and the Polars mirror of it."""
-
-    expectation: str
-    column: str
-    description: str
-    kwargs: dict[str, Any]  # the GX expectation's arguments besides `column`
-    unexpected: pl.Expr  # true on failing rows of the working frame (typed and raw columns)
-    reason: pl.Expr  # what to tell about a failing row
-
-    @property
-    def in_gx(self) -> bool:
-        return self.expectation != PARSE_CHECK
-
-
 # ---------------------------------------------------------------- file level
 def check_columns(frame: pl.DataFrame, path: Path) -> None:
     """Refuse a file with no header, a wrong delimiter, wrong columns or no data rows."""
@@ -124,127 +102,6 @@ def check_columns(frame: pl.DataFrame, path: Path) -> None:
         raise RawFileError(f"{path}: no data rows (header only); expected one row per track")
 
 
-# ---------------------------------------------------------------- the rules
-def _say(before: str, value: pl.Expr, after: str) -> pl.Expr:
-    return pl.concat_str([pl.lit(before), value, pl.lit(after)])
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _typed(column: str, dtype: pl.DataType) -> pl.Expr:
-    """The column parsed from its text; null where the text is missing or does not parse."""
-    raw = pl.col(_RAW + column)
-    if dtype == pl.Int64:
-        return raw.cast(pl.Int64, strict=False)
-    if dtype == pl.Float64:
-        number = raw.cast(pl.Float64, strict=False)
-        return pl.when(number.is_finite()).then(number)
-    if dtype == pl.Boolean:
-        return (
-            pl.when(raw.is_in(["True", "true"]))
-            .then(True)
-            .when(raw.is_in(["False", "false"]))
-            .then(False)
-        )
-    return raw
-
-
-_KINDS = {pl.Int64: "an integer", pl.Float64: "a finite number", pl.Boolean: "True or False"}
-
-
-def _parse_rule(column: str, dtype: pl.DataType, name: str, required: bool = True) -> _Rule:
-    raw, kind = pl.col(_RAW + column), _KINDS[type(dtype)]
-    unparsed = pl.col(name).is_null() if required else raw.is_not_null() & pl.col(name).is_null()
-    return _Rule(
-        PARSE_CHECK,
-        name,
-        f"{name} is {kind}",
-        {},
-        unparsed,
-        pl.when(raw.is_null())
-        .then(pl.lit(f"{name} is missing"))
-        .otherwise(_say(f"{name} '", raw, f"' is not {kind}")),
-    )
-
-
-def _present_rule(column: str) -> _Rule:
-    return _Rule(
-        "expect_column_values_to_not_be_null",
-        column,
-        f"{column} present",
-        {},
-        pl.col(column).is_null(),
-        pl.lit(f"{column} is missing"),
-    )
-
-
-def _regex_rule(column: str, regex: str, *, match: bool) -> _Rule:
-    value, raw = pl.col(column), pl.col(_RAW + column)
-    if match:
-        return _Rule(
-            "expect_column_values_to_match_regex",
-            column,
-            f"{column} matches {regex}",
-            {"regex": regex},
-            value.is_not_null() & ~value.str.contains(regex),
-            _say(f"{column} '", raw, f"' does not match {regex}"),
-        )
-    return _Rule(
-        "expect_column_values_to_not_match_regex",
-        column,
-        f"{column} not blank",
-        {"regex": regex},
-        value.is_not_null() & value.str.contains(regex),
-        _say(f"{column} '", raw, "' is blank"),
-    )
-
-
-def _between_rule(column: str, low: float, high: float) -> _Rule:
-    value, bounds = pl.col(column), f"[{_number(low)}, {_number(high)}]"
-    return _Rule(
-        "expect_column_values_to_be_between",
-        column,
-        f"{column} between {_number(low)} and {_number(high)}",
-        {"min_value": low, "max_value": high},
-        value.is_not_null() & ~value.is_between(low, high),
-        _say(f"{column} ", pl.col(_RAW + column), f" is outside {bounds}"),
-    )
-
-
-def _positive_rule(column: str) -> _Rule:
-    value = pl.col(column)
-    return _Rule(
-        "expect_column_values_to_be_between",
-        column,
-        f"{column} above 0",
-        {"min_value": 0, "strict_min": True},
-        value.is_not_null() & (value <= 0),
-        _say(f"{column} ", pl.col(_RAW + column), " is not above 0"),
-    )
-
-
-def _rules() -> list[_Rule]:
-    """The raw contract's row rules, in column order (so reasons read in column order)."""
-    index_dtype = RAW_OPTIONAL_COLUMNS[RAW_INDEX_COLUMN]
-    rules = [_parse_rule(RAW_INDEX_COLUMN, index_dtype, UPSTREAM_ROW, required=False)]
-    for column, dtype in RAW_REQUIRED_COLUMNS.items():
-        if dtype == pl.String:
-            rules.append(_present_rule(column))
-        else:
-            rules.append(_parse_rule(column, dtype, column))
-        if column == "track_id":
-            rules.append(_regex_rule(column, TRACK_ID_PATTERN, match=True))
-        if column in NAME_COLUMNS:
-            rules.append(_regex_rule(column, _BLANK, match=False))
-        if column in RANGES:
-            rules.append(_between_rule(column, *RANGES[column]))
-        if column == "duration_ms":
-            rules.append(_positive_rule(column))
-    return rules
-
-
 # ---------------------------------------------------------------- row level
 def _flag(index: int) -> str:
     return f"_fails_{index}"
@@ -253,7 +110,7 @@ def _flag(index: int) -> str:
 def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
     """Every file's rows stacked in order: provenance, then each raw column's text."""
     schema: dict[str, pl.DataType] = {"genre_id": pl.String(), "source_file": pl.String()}
-    schema |= {SOURCE_ROW: pl.Int64(), **{_RAW + column: pl.String() for column in _RAW_COLUMNS}}
+    schema |= {SOURCE_ROW: pl.Int64(), **{RAW + column: pl.String() for column in _RAW_COLUMNS}}
     frames = [
         file.frame.select(
             pl.lit(file.genre_id, pl.String).alias("genre_id"),
@@ -262,7 +119,7 @@ def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
             *[
                 (pl.col(column) if column in file.frame.columns else pl.lit(None))
                 .cast(pl.String)
-                .alias(_RAW + column)
+                .alias(RAW + column)
                 for column in _RAW_COLUMNS
             ],
         )
@@ -271,14 +128,16 @@ def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
     return pl.concat([pl.DataFrame(schema=schema), *frames])
 
 
-def _checked_rows(raw: pl.DataFrame, rules: list[_Rule]) -> pl.DataFrame:
+def _checked_rows(raw: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     """Add the typed columns, one failure flag per rule, and the row flags `_parsed` and `_bad`."""
     index_dtype = RAW_OPTIONAL_COLUMNS[RAW_INDEX_COLUMN]
-    typed = [_typed(column, dtype).alias(column) for column, dtype in RAW_REQUIRED_COLUMNS.items()]
+    typed = [
+        typed_column(column, dtype).alias(column) for column, dtype in RAW_REQUIRED_COLUMNS.items()
+    ]
     parse_flags = [pl.col(_flag(i)) for i, rule in enumerate(rules) if not rule.in_gx]
     return (
         raw.lazy()
-        .with_columns(_typed(RAW_INDEX_COLUMN, index_dtype).alias(UPSTREAM_ROW), *typed)
+        .with_columns(typed_column(RAW_INDEX_COLUMN, index_dtype).alias(UPSTREAM_ROW), *typed)
         .with_columns(rule.unexpected.alias(_flag(i)) for i, rule in enumerate(rules))
         .with_columns(
             (~pl.any_horizontal(parse_flags)).alias("_parsed"),
@@ -297,10 +156,10 @@ def _valid(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _quarantined(rows: pl.DataFrame, rules: list[_Rule]) -> pl.DataFrame:
+def _quarantined(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     """The bad rows with every reason, then their text (reasons are built for bad rows only)."""
     reasons = [pl.when(pl.col(_flag(i))).then(rule.reason) for i, rule in enumerate(rules)]
-    raw = [pl.col(_RAW + c).alias(c) for c in _RAW_COLUMNS if c != RAW_INDEX_COLUMN]
+    raw = [pl.col(RAW + c).alias(c) for c in _RAW_COLUMNS if c != RAW_INDEX_COLUMN]
     return (
         rows.lazy()
         .filter(pl.col("_bad"))
@@ -309,7 +168,7 @@ def _quarantined(rows: pl.DataFrame, rules: list[_Rule]) -> pl.DataFrame:
             "source_file",
             SOURCE_ROW,
             pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reasons"),
-            pl.col(_RAW + RAW_INDEX_COLUMN).alias(UPSTREAM_ROW),
+            pl.col(RAW + RAW_INDEX_COLUMN).alias(UPSTREAM_ROW),
             *raw,
         )
         .collect()
@@ -343,7 +202,7 @@ def _refusal(
     )
 
 
-def _failed_checks(rows: pl.DataFrame, genre: str, rules: list[_Rule]) -> list[str]:
+def _failed_checks(rows: pl.DataFrame, genre: str, rules: list[Rule]) -> list[str]:
     """One line per rule that failed in a genre's file, with its failing-row count."""
     mine = rows.filter(pl.col("genre_id") == genre)
     totals = mine.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
@@ -358,7 +217,7 @@ def _refusals(
     rows: pl.DataFrame,
     quarantined: pl.DataFrame,
     counts: dict[str, GenreCounts],
-    rules: list[_Rule],
+    rules: list[Rule],
     paths: dict[str, Path],
     limit: float,
 ) -> dict[str, str]:
@@ -394,7 +253,7 @@ def _import_gx() -> Any:
     return gx
 
 
-def _expectation(gx: Any, rule: _Rule) -> Any:
+def _expectation(gx: Any, rule: Rule) -> Any:
     name = "".join(word.capitalize() for word in rule.expectation.split("_"))
     return getattr(gx.expectations, name)(column=rule.column, **rule.kwargs)
 
@@ -413,7 +272,7 @@ def _build_docs(context: Any, docs_dir: Path) -> None:
     log.info("data docs built in %.2f s at %s", time.perf_counter() - started, docs_dir)
 
 
-def _run_suite(frame: Any, rules: list[_Rule], docs_dir: Path | None) -> list[Any]:
+def _run_suite(frame: Any, rules: list[Rule], docs_dir: Path | None) -> list[Any]:
     """Run the rules as one suite in a fresh ephemeral context; GX's results in rule order."""
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -452,7 +311,7 @@ def _gx_error(info: dict[str, Any]) -> str | None:
     return str(raised[0].get("exception_message")) if raised else None
 
 
-def _cross_checked(rule: _Rule, verdict: Any, mirror: int) -> ExpectationResult:
+def _cross_checked(rule: Rule, verdict: Any, mirror: int) -> ExpectationResult:
     """GX's verdict on one rule, refused unless it agrees with the rule's Polars mirror."""
     error = _gx_error(verdict.exception_info or {})
     if error is not None:
@@ -467,7 +326,7 @@ def _cross_checked(rule: _Rule, verdict: Any, mirror: int) -> ExpectationResult:
 
 
 def _results(
-    rows: pl.DataFrame, rules: list[_Rule], docs_dir: Path | None
+    rows: pl.DataFrame, rules: list[Rule], docs_dir: Path | None
 ) -> list[ExpectationResult]:
     """Every rule's result in rule order: parse checks from Polars, the rest from one GX run."""
     totals = rows.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
@@ -501,7 +360,7 @@ def validate_files(
         raise PipelineError(f"more than one raw file for genre(s) {', '.join(repeated)}")
     problems = _column_problems(files)
     usable = [file for file in files if file.genre_id not in problems]
-    rules = _rules()
+    rules = row_rules()
     rows = _checked_rows(_raw_rows(usable), rules)
     expectations = _results(rows, rules, docs_dir) if usable else []
     counts, quarantined = _counts(rows), _quarantined(rows, rules)

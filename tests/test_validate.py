@@ -12,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract import RAW_REQUIRED_COLUMNS
-from pipeline import validate
+from pipeline import expectations, validate
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
 from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
 
@@ -260,7 +260,7 @@ def test_results_list_parse_checks_and_every_gx_expectation(outcome: ValidationO
     assert failed[("parse_as_type", "explicit is True or False")] == 2  # 'yes' and 'TRUE'
     assert failed[("expect_column_values_to_not_be_null", "artists present")] == 1
     assert failed[("expect_column_values_to_not_match_regex", "album_name not blank")] == 1
-    gx_types = {e.expectation for e in outcome.expectations} - {validate.PARSE_CHECK}
+    gx_types = {e.expectation for e in outcome.expectations} - {expectations.PARSE_CHECK}
     assert gx_types == {
         "expect_column_values_to_be_between",
         "expect_column_values_to_match_regex",
@@ -369,12 +369,12 @@ def test_two_files_for_one_genre_are_refused() -> None:
 
 # ---------------------------------------------------------------- GX at the boundary
 def test_a_mirror_disagreeing_with_gx_is_reported_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    rules = validate._rules()
+    rules = expectations.row_rules()
     broken = [
         dataclasses.replace(rule, unexpected=pl.lit(False)) if rule.column == "energy" else rule
         for rule in rules
     ]
-    monkeypatch.setattr(validate, "_rules", lambda: broken)
+    monkeypatch.setattr(validate, "row_rules", lambda: broken)
     with pytest.raises(
         PipelineError,
         match=r"^bug in pipeline/validate\.py: GX finds 1 rows failing 'energy between",
@@ -385,7 +385,7 @@ def test_a_mirror_disagreeing_with_gx_is_reported_as_a_bug(monkeypatch: pytest.M
 def test_an_error_inside_a_gx_check_becomes_a_pipeline_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def on_missing_column(gx: object, rule: validate._Rule) -> object:
+    def on_missing_column(gx: object, rule: expectations.Rule) -> object:
         return gx.expectations.ExpectColumnValuesToNotBeNull(column="no_such_column")  # type: ignore[attr-defined]
 
     monkeypatch.setattr(validate, "_expectation", on_missing_column)
