@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     try:
         dataset = load_dataset(directory)
     except CuratedDatasetError as error:
-        LOG.error("cannot serve the curated dataset at %s: %s; run `make ingest`", directory, error)
+        LOG.error("cannot serve: %s; run `make ingest` (or set KAPIKO_CURATED_DIR)", error)
         raise
     LOG.info("serving curated dataset %s from %s", dataset.version, dataset.folder)
     app.extensions["kapiko"] = dataset
