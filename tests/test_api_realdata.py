@@ -1,0 +1,148 @@
+"""The API on the dataset the real pipeline builds from the real upstream (default catalogue).
+
+Checks the contract's example requests, and cross-checks the endpoints against each other.
+Skipped when the upstream file cannot be found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import assert_canonical_error
+
+pytestmark = pytest.mark.realdata
+API = "/api/v1"
+APOCALYPSE = "0yc6Gst2xkRu0eMLeRMGCX"
+CONTRACT_EXAMPLES = [
+    "/stats",
+    "/genres",
+    "/genres/ambient",
+    "/genres/ambient/tracks?limit=5&sort=energy",
+    "/tracks?genre=ambient&max_energy=0.1&sort=energy_asc&limit=5",
+    f"/tracks/{APOCALYPSE}",
+    f"/compare?track_id={APOCALYPSE}&genre=ambient",
+]
+
+
+@pytest.fixture(scope="module")
+def client(real_app: Any) -> Any:
+    return real_app.test_client()
+
+
+def get(client: Any, url: str) -> dict[str, Any]:
+    response = client.get(API + url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def all_tracks(client: Any, url: str) -> list[dict[str, Any]]:
+    """Every track of a listing, page by page."""
+    tracks: list[dict[str, Any]] = []
+    separator = "&" if "?" in url else "?"
+    while True:
+        body = get(client, f"{url}{separator}limit=100&offset={len(tracks)}")
+        tracks += body["data"]
+        if len(tracks) >= body["meta"]["total"]:
+            return tracks
+
+
+@pytest.mark.parametrize("url", CONTRACT_EXAMPLES)
+def test_contract_examples_answer(client: Any, url: str) -> None:
+    body = get(client, url)
+    assert "data" in body
+
+
+def test_contract_example_track(client: Any) -> None:
+    track = get(client, f"/tracks/{APOCALYPSE}")["data"]
+    expected = {  # the contract's example response, field for field
+        "id": APOCALYPSE,
+        "name": "Apocalypse",
+        "artists": "Cigarettes After Sex",
+        "album": "Cigarettes After Sex",
+        "genre_id": "ambient",
+        "genre_name": "Ambient",
+        "popularity": 84,
+        "duration_ms": 290616,
+        "tempo": 94.485,
+        "energy": 0.467,
+        "valence": 0.182,
+        "loudness": -9.013,
+        "acousticness": 0.0205,
+        "danceability": 0.37,
+        "instrumentalness": 0.572,
+        "speechiness": 0.0273,
+        "liveness": 0.109,
+        "key": 5,
+        "mode": 1,
+        "time_signature": 4,
+        "source": "spotify",
+    }
+    assert {key: track[key] for key in expected} == expected
+    assert track["genres"][0] == "ambient"
+    assert track["explicit"] is False
+
+
+def test_contract_example_compare_labels(client: Any) -> None:
+    data = get(client, f"/compare?track_id={APOCALYPSE}&genre=ambient")["data"]
+    comparison = data["comparison"]
+    assert comparison["energy"]["percentile_label"] == "above average"
+    assert comparison["valence"]["percentile_label"] == "near average"
+    ambient = get(client, "/genres")["data"][0]
+    for feature, row in comparison.items():
+        assert row["genre_avg"] == ambient[f"avg_{feature}"]
+        assert row["delta"] == round(row["track_value"] - row["genre_avg"], 4)
+
+
+@pytest.mark.parametrize("feature", ["tempo", "energy", "loudness"])
+def test_compare_percentile_is_the_mid_rank_within_the_genre(client: Any, feature: str) -> None:
+    values = [t[feature] for t in all_tracks(client, "/genres/ambient/tracks")]
+    mine = get(client, f"/tracks/{APOCALYPSE}")["data"][feature]
+    below = sum(v < mine for v in values)
+    equal = sum(v == mine for v in values)
+    row = get(client, f"/compare?track_id={APOCALYPSE}&genre=ambient")["data"]["comparison"]
+    assert row[feature]["percentile"] == round(100 * (below + equal / 2) / len(values), 1)
+
+
+def test_totals_agree_across_endpoints(client: Any) -> None:
+    stats = get(client, "/stats")["data"]
+    health = get(client, "/health")["data"]
+    genres = get(client, "/genres")
+    assert stats["totals"]["tracks"] == health["counts"]["tracks"]
+    assert stats["totals"]["genres"] == genres["meta"]["total"] == len(genres["data"])
+    assert sum(g["track_count"] for g in genres["data"]) == health["counts"]["track_genres"]
+    assert get(client, "/tracks?limit=1")["meta"]["total"] == health["counts"]["tracks"]
+    for genre in genres["data"]:
+        listed = get(client, f"/tracks?genre={genre['id']}&limit=1")["meta"]["total"]
+        assert listed == genre["track_count"]
+
+
+def test_genre_detail_distributions_count_every_track(client: Any) -> None:
+    for genre in get(client, "/genres")["data"]:
+        detail = get(client, f"/genres/{genre['id']}")["data"]
+        assert {"energy", "tempo", "valence"} <= set(detail["distributions"])
+        for buckets in detail["distributions"].values():
+            assert sum(b["count"] for b in buckets) == genre["track_count"]
+        counts = [a["track_count"] for a in detail["top_artists"]]
+        assert 0 < len(counts) <= 10 and counts == sorted(counts, reverse=True)
+
+
+def test_a_genre_listing_has_each_track_once_and_multi_genre_tracks(client: Any) -> None:
+    tracks = all_tracks(client, "/tracks?genre=sleep&sort=name")
+    assert len({t["id"] for t in tracks}) == len(tracks)
+    assert all("sleep" in t["genres"] for t in tracks)
+    shared = [t for t in tracks if len(t["genres"]) > 1]
+    assert shared, "the default catalogue has tracks in several genres"
+    catalogue = [g["id"] for g in get(client, "/genres")["data"]]
+    for track in shared:
+        assert track["genre_id"] == track["genres"][0]
+        positions = [catalogue.index(g) for g in track["genres"]]
+        assert positions == sorted(positions)
+        assert get(client, f"/tracks/{track['id']}")["data"] == track
+
+
+def test_real_values_at_the_edges_are_served(client: Any) -> None:
+    no_beat = get(client, "/tracks?max_tempo=0&limit=3")
+    assert no_beat["meta"]["total"] > 0
+    assert all(t["tempo"] == 0 for t in no_beat["data"])
+    assert_canonical_error(client.get(f"{API}/tracks/{'Z' * 22}"), 404)
