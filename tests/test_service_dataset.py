@@ -1,0 +1,103 @@
+"""service/dataset.py and create_app: load a verified dataset once, refuse a broken one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import TINY_TRACKS, TINY_VERSION, write_curated
+
+import contract as c
+from service import create_app
+from service.dataset import load_dataset
+
+
+def refuses(directory: Path, caplog: pytest.LogCaptureFixture, message: str) -> None:
+    with caplog.at_level("ERROR", logger="service"), pytest.raises(c.CuratedDatasetError):
+        create_app({"CURATED_DIR": str(directory)})
+    assert message in caplog.text
+    assert "run `make ingest`" in caplog.text
+
+
+def test_refuses_a_missing_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    refuses(tmp_path / "absent", caplog, f"cannot serve: no curated dataset at {tmp_path}/absent")
+
+
+def test_refuses_a_dangling_current_link(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "current").symlink_to(tmp_path / "versions" / "gone")
+    refuses(tmp_path / "current", caplog, "no curated dataset at")
+
+
+def test_refuses_a_folder_without_manifest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    refuses(tmp_path, caplog, "manifest.json missing")
+
+
+def test_refuses_a_file_that_does_not_match_the_manifest(
+    tiny_curated_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_curated_dir, copy)
+    with open(copy / c.TOP_ARTISTS, "ab") as handle:
+        handle.write(b"\0")
+    refuses(copy, caplog, "top_artists.parquet does not match the sha256 in the manifest")
+
+
+def test_refuses_tables_that_disagree(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from pipeline.publish import write_dataset
+
+    folder = write_curated(tmp_path / "good", TINY_TRACKS)
+    tables = {name: pl.read_parquet(folder / name) for name in c.CURATED_SCHEMAS}
+    tables[c.TRACK_GENRES] = tables[c.TRACK_GENRES].with_columns(
+        pl.when(pl.col("track_id") == f"{1:0>22}")
+        .then(pl.lit("9" * 22))
+        .otherwise(pl.col("track_id"))
+        .alias("track_id")
+    )
+    write_dataset(tables, tmp_path / "bad", {"version": "bad", "created_at": None})
+    refuses(tmp_path / "bad", caplog, "track_genres.parquet has a track_id that is not in")
+
+
+def test_resolves_the_current_link_once(tiny_curated_dir: Path, tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    shutil.copytree(tiny_curated_dir, versions / TINY_VERSION)
+    (tmp_path / "current").symlink_to(Path("versions") / TINY_VERSION)
+    app = create_app({"CURATED_DIR": str(tmp_path / "current")})
+    dataset = app.extensions["kapiko"]
+    assert dataset.folder == (versions / TINY_VERSION).resolve()
+    (tmp_path / "current").unlink()  # a new ingest swaps the link; this worker keeps its data
+    response = app.test_client().get("/api/v1/health")
+    assert response.get_json()["data"]["dataset"]["version"] == TINY_VERSION
+
+
+def test_curated_dir_defaults_to_the_environment(
+    tiny_curated_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAPIKO_CURATED_DIR", str(tiny_curated_dir))
+    assert create_app().extensions["kapiko"].version == TINY_VERSION
+
+
+def test_load_dataset_precomputes_fixed_bodies(tiny_curated_dir: Path) -> None:
+    dataset = load_dataset(tiny_curated_dir)
+    assert dataset.stats_body.startswith(b'{"data":{"totals":{"tracks":6,"genres":3}')
+    assert set(dataset.genre_bodies) == {"ambient", "sleep", "piano"}
+    assert list(dataset.genres) == ["ambient", "sleep", "piano"]
+
+
+def test_service_never_imports_great_expectations_or_the_pipeline(tiny_curated_dir: Path) -> None:
+    code = (
+        "import sys; from service import create_app; "
+        f"create_app({{'CURATED_DIR': {str(tiny_curated_dir)!r}}}).test_client().get('/api/v1/stats'); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('great_expectations', 'pipeline')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
