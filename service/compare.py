@@ -12,12 +12,14 @@ the same for tempo (BPM) or loudness (dB) as for energy. This module never impor
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from contract import FEATURES
-from service.queries import NotFoundError, TrackIndex, track_by_id
+from service.index import TrackIndex, genre_values, row_of, track_texts
+from service.queries import NotFoundError, genre_not_found
 
 BELOW_AVERAGE_UNDER = 25.0
 ABOVE_AVERAGE_OVER = 75.0
@@ -48,13 +50,15 @@ def comparison(
     index: TrackIndex, genre: dict[str, Any] | None, genre_id: str, track_id: str
 ) -> dict[str, Any]:
     """The /compare payload for a track against a genre object (None if unknown: NotFoundError)."""
-    if genre is None:
-        raise NotFoundError(f"Genre not found: '{genre_id[:100]}' (see /api/v1/genres)")
-    track = track_by_id(index, track_id)
-    values = index.genre_values[genre["id"]]
+    values = None if genre is None else genre_values(index, genre["id"])
+    if genre is None or values is None:
+        raise genre_not_found(genre_id)
+    row = row_of(index, track_id)
+    if row is None:
+        raise NotFoundError(f"Track not found: '{track_id[:100]}'")
     features = {}
     for feature in FEATURES:
-        track_value = track[feature]
+        track_value = index.values[feature].item(row)
         genre_avg = genre[f"avg_{feature}"]
         rank = percentile(values[feature], track_value)
         features[feature] = {
@@ -65,4 +69,5 @@ def comparison(
             "percentile": rank,
             "percentile_label": percentile_label(rank),
         }
+    track = json.loads(track_texts(index, [row])[0])
     return {"track": track, "genre": genre, "comparison": features}

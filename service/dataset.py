@@ -26,7 +26,7 @@ from contract import (
     CuratedDatasetError,
     read_manifest,
 )
-from service.queries import TrackIndex, build_track_index
+from service.index import ID_WIDTH, TrackIndex, build_track_index
 from service.summaries import genre_details, genre_objects, health_payload, stats_payload
 
 
@@ -75,6 +75,10 @@ def check_consistency(frames: dict[str, pl.DataFrame]) -> None:
         problems.append("it has no genres or no tracks")
     if tracks["id"].n_unique() != tracks.height:
         problems.append(f"{TRACKS} repeats track ids")
+    for name, column in ((TRACKS, "id"), (TRACK_GENRES, "track_id")):
+        # the index stores ids as fixed-width bytes; the pipeline checks the full pattern
+        if not (frames[name][column].str.len_bytes() == ID_WIDTH).fill_null(False).all():
+            problems.append(f"{name} has a {column} that is not {ID_WIDTH} characters long")
     if not frames[TRACK_GENRES]["track_id"].is_in(tracks["id"].implode()).all():
         problems.append(f"{TRACK_GENRES} has a track_id that is not in {TRACKS}")
     for name, column in (

@@ -6,6 +6,7 @@ The frames are the six tracks of conftest.TINY_TRACKS, written directly in the c
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +19,11 @@ from hypothesis import strategies as st
 
 import contract as c
 from service.compare import comparison, percentile, percentile_label
+from service.index import build_track_index, row_of, track_texts
 from service.params import TrackQuery
-from service.queries import NotFoundError, build_track_index, list_tracks, track_by_id
-from service.queries import track_objects as objects_of
+from service.queries import NotFoundError
+from service.queries import list_tracks as list_texts
+from service.queries import track_by_id as track_text
 from service.summaries import genre_details, genre_objects, stats_payload
 from service.textsearch import build_haystack, contains_mask, contains_mask_of
 
@@ -89,6 +92,15 @@ def index() -> Any:
 
 def ids(tracks: list[dict[str, Any]]) -> list[int]:
     return [int(track["id"]) for track in tracks]
+
+
+def list_tracks(index: Any, query: TrackQuery) -> tuple[list[dict[str, Any]], int]:
+    texts, total = list_texts(index, query)
+    return [json.loads(text) for text in texts], total
+
+
+def track_by_id(index: Any, track_id: str) -> dict[str, Any]:
+    return dict(json.loads(track_text(index, track_id)))
 
 
 @pytest.mark.parametrize(
@@ -168,9 +180,23 @@ def test_track_by_id_has_primary_genre_and_all_genres(index: Any) -> None:
     assert list(track)[-5:] == ["key", "mode", "time_signature", "explicit", "source"]
 
 
-def test_track_by_id_and_listing_build_the_same_objects(index: Any) -> None:
-    listed = objects_of(index, np.arange(6))
-    assert listed == [track_by_id(index, tid(n)) for n in range(1, 7)]
+def test_row_of_finds_exact_ids_only(index: Any) -> None:
+    assert [row_of(index, tid(n)) for n in range(1, 7)] == [0, 1, 2, 3, 4, 5]
+    for unknown in (
+        tid(0),
+        tid(7),
+        tid(1)[:-1],
+        tid(1) + "0",
+        "",
+        "é" * 11,
+        "zzzzzzzzzzzzzzzzzzzzzz",
+    ):
+        assert row_of(index, unknown) is None
+
+
+def test_track_texts_are_json_in_row_order(index: Any) -> None:
+    texts = track_texts(index, [5, 0, 5])
+    assert [json.loads(text)["id"] for text in texts] == [tid(6), tid(1), tid(6)]
 
 
 def test_track_by_id_unknown_is_not_found(index: Any) -> None:
@@ -336,3 +362,18 @@ def test_contains_mask_is_case_insensitive_substring(strings: list[str], needle:
     assert contains_mask(haystack, needle).tolist() == expected
     codes = np.arange(len(strings))
     assert contains_mask_of(haystack, needle, codes).tolist() == expected
+
+
+def test_track_texts_are_built_in_chunks_and_kept_up_to_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import service.index
+
+    monkeypatch.setattr(service.index, "TEXT_CHUNK_ROWS", 2)
+    monkeypatch.setattr(service.index, "TEXT_CHUNKS_KEPT", 2)
+    fresh = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
+    rows = [5, 0, 3, 1, 4, 2, 5]
+    texts = track_texts(fresh, rows)
+    assert [int(json.loads(text)["id"]) for text in texts] == [row + 1 for row in rows]
+    assert len(fresh.texts.chunks) == 2
+    assert json.loads(track_texts(fresh, [0])[0]) == track_by_id(fresh, tid(1))

@@ -1,0 +1,226 @@
+"""The in-memory track index each worker builds once from the curated frames.
+
+Rows are the unique tracks in id order. The index keeps only what requests need: the sorted ids
+(as fixed-width bytes, for lookup by binary search), the numeric columns filters and /compare
+read, one row order per sort key (ties by id), genre membership, the distinct artists strings,
+and each track's JSON text. Work a request may never need is done on first use and kept: a
+genre's sorted members and sorted feature values (well under a millisecond each), and the JSON
+text of tracks, made by Polars in chunks of rows (a few milliseconds each) and kept up to a bound.
+This module never imports Flask.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from contract import FEATURES
+from service.params import SORTS
+from service.textsearch import Haystack, build_haystack
+
+ID_WIDTH = 22  # contract.TRACK_ID_PATTERN: 22 letters and digits
+# Public track fields in response order: the JSON text of a track has exactly these keys.
+TRACK_FIELDS: tuple[str, ...] = (
+    "id",
+    "name",
+    "artists",
+    "album",
+    "genre_id",
+    "genre_name",
+    "genres",
+    "popularity",
+    "duration_ms",
+    *FEATURES,
+    "key",
+    "mode",
+    "time_signature",
+    "explicit",
+    "source",
+)
+VALUE_COLUMNS: tuple[str, ...] = ("popularity", *FEATURES, "key", "mode")
+TEXT_CHUNK_ROWS = 2048
+TEXT_CHUNKS_KEPT = 128  # 262,144 tracks' texts: all of the real dataset, a bound at 1M rows
+
+
+@dataclass(frozen=True)
+class TrackTexts:
+    """Each track's JSON text, built in chunks of rows on first use from the curated frames."""
+
+    tracks: pl.DataFrame  # in row order
+    track_genres: pl.DataFrame
+    catalogue: pl.DataFrame
+    frame: list[pl.DataFrame] = field(default_factory=list)  # TRACK_FIELDS, once joined
+    chunks: OrderedDict[int, list[str]] = field(default_factory=OrderedDict)
+
+
+@dataclass(frozen=True)
+class TrackIndex:
+    """Everything a track query reads; see the module docstring."""
+
+    ids: np.ndarray  # S22 ids, sorted: row order
+    values: dict[str, np.ndarray]  # VALUE_COLUMNS in row order
+    orders: dict[str, np.ndarray]  # sort -> every row, in that order
+    ranks: dict[str, np.ndarray]  # sort -> position of each row in that order
+    genre_ids: tuple[str, ...]  # catalogue order
+    genre_codes: dict[str, int]  # genre id -> its position in the catalogue
+    genre_rows: np.ndarray  # member rows grouped by genre code, ascending within a genre
+    genre_bounds: np.ndarray  # genre code c: genre_rows[bounds[c]:bounds[c + 1]]
+    artist_codes: np.ndarray  # row -> its artists string in `artists`
+    artists: Haystack
+    texts: TrackTexts
+    genre_orders: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # on first use
+    genre_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # on first use
+
+
+def build_track_index(
+    tracks: pl.DataFrame, track_genres: pl.DataFrame, genres: pl.DataFrame
+) -> TrackIndex:
+    """Index the curated tracks (ids must match contract.TRACK_ID_PATTERN)."""
+    tracks = tracks if tracks["id"].is_sorted() else tracks.sort("id")
+    catalogue = genres.sort("position")
+    genre_ids = tuple(catalogue["id"].to_list())
+    ids = fixed_width_ids(tracks["id"])
+    rows = np.searchsorted(ids, fixed_width_ids(track_genres["track_id"]))
+    codes = (
+        track_genres["genre_id"]
+        .replace_strict(list(genre_ids), list(range(len(genre_ids))), return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    by_genre = np.argsort(codes * len(ids) + rows)
+    orders = {sort: _order(tracks, *SORTS[sort]) for sort in SORTS}
+    artists = tracks["artists"].fill_null("")
+    return TrackIndex(
+        ids=ids,
+        values={column: tracks[column].to_numpy() for column in VALUE_COLUMNS},
+        orders=orders,
+        ranks={sort: _rank(order) for sort, order in orders.items()},
+        genre_ids=genre_ids,
+        genre_codes={genre: code for code, genre in enumerate(genre_ids)},
+        genre_rows=rows[by_genre].astype(np.int32),
+        genre_bounds=np.searchsorted(codes[by_genre], np.arange(len(genre_ids) + 1)),
+        artist_codes=(artists.rank("dense").to_numpy() - 1).astype(np.int32),
+        artists=build_haystack(artists.unique().sort().to_list()),
+        texts=TrackTexts(tracks, track_genres, catalogue),
+    )
+
+
+def fixed_width_ids(ids: pl.Series) -> np.ndarray:
+    """Track ids as a numpy S22 array (binary search compares bytes, as Polars sorts strings)."""
+    return np.frombuffer(ids.str.join("").item().encode("ascii"), dtype=f"S{ID_WIDTH}")
+
+
+def _order(tracks: pl.DataFrame, column: str, descending: bool) -> np.ndarray:
+    """Row numbers sorted by one column (names ignoring case), ties by row (= id) ascending."""
+    if column != "name":
+        values = tracks[column].to_numpy()
+        return np.argsort(-values if descending else values, kind="stable").astype(np.int32)
+    return (
+        tracks.select(pl.col("name").str.to_lowercase().alias("key"))
+        .with_row_index("row")
+        .sort("key", descending=descending, maintain_order=True, nulls_last=descending)
+        .get_column("row")
+        .to_numpy()
+        .astype(np.int32)
+    )
+
+
+def _rank(order: np.ndarray) -> np.ndarray:
+    """Position of every row in an order."""
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return rank
+
+
+def _text_frame(
+    tracks: pl.DataFrame, track_genres: pl.DataFrame, catalogue: pl.DataFrame
+) -> pl.DataFrame:
+    """The public fields of every track, in row order: genre name and genres list joined in."""
+    names = catalogue.select(pl.col("id").alias("genre_id"), pl.col("name").alias("genre_name"))
+    genres_of = (
+        track_genres.join(
+            catalogue.select(pl.col("id").alias("genre_id"), "position"), on="genre_id"
+        )
+        .sort("track_id", "position")
+        .group_by("track_id", maintain_order=True)
+        .agg(pl.col("genre_id").alias("genres"))
+    )
+    return (
+        tracks.join(names, on="genre_id", how="left", maintain_order="left")
+        .join(genres_of, left_on="id", right_on="track_id", how="left", maintain_order="left")
+        .select(TRACK_FIELDS)
+    )
+
+
+def row_of(index: TrackIndex, track_id: str) -> int | None:
+    """The row of a track id, or None."""
+    key = track_id.encode()
+    if len(key) != ID_WIDTH:
+        return None
+    row = int(np.searchsorted(index.ids, key))
+    return row if row < len(index.ids) and index.ids[row] == key else None
+
+
+def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:
+    """The JSON text of each row's track, in order."""
+    texts = index.texts
+    result = []
+    for row in rows:
+        chunk = texts.chunks.get(row // TEXT_CHUNK_ROWS)
+        if chunk is None:
+            chunk = _text_chunk(texts, row // TEXT_CHUNK_ROWS)
+        result.append(chunk[row % TEXT_CHUNK_ROWS])
+    return result
+
+
+def _text_chunk(texts: TrackTexts, number: int) -> list[str]:
+    if not texts.frame:
+        texts.frame.append(_text_frame(texts.tracks, texts.track_genres, texts.catalogue))
+    chunk = (
+        texts.frame[0]
+        .slice(number * TEXT_CHUNK_ROWS, TEXT_CHUNK_ROWS)
+        .select(pl.struct(TRACK_FIELDS).struct.json_encode())
+        .to_series()
+        .to_list()
+    )
+    texts.chunks[number] = chunk
+    if len(texts.chunks) > TEXT_CHUNKS_KEPT:
+        texts.chunks.popitem(last=False)
+    return chunk
+
+
+def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
+    """A genre's member rows in every sort order (None for an unknown genre)."""
+    orders = index.genre_orders.get(genre)
+    if orders is None:
+        members = genre_members(index, genre)
+        if members is None:
+            return None
+        orders = {
+            sort: members[np.argsort(rank[members], kind="stable")]
+            for sort, rank in index.ranks.items()
+        }
+        index.genre_orders[genre] = orders
+    return orders
+
+
+def genre_values(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
+    """A genre's members' values of every feature, sorted (None for an unknown genre)."""
+    values = index.genre_values.get(genre)
+    if values is None:
+        members = genre_members(index, genre)
+        if members is None:
+            return None
+        values = {feature: np.sort(index.values[feature][members]) for feature in FEATURES}
+        index.genre_values[genre] = values
+    return values
+
+
+def genre_members(index: TrackIndex, genre: str) -> np.ndarray | None:
+    """The rows of a genre's member tracks, ascending (None for an unknown genre)."""
+    code = index.genre_codes.get(genre)
+    if code is None:
+        return None
+    return index.genre_rows[index.genre_bounds[code] : index.genre_bounds[code + 1]]
