@@ -33,7 +33,8 @@ def free_port() -> int:
 
 def start_gunicorn(curated: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"},
+        "HOME": str(log.parent),  # where gunicorn would put its control socket
         "KAPIKO_HOST": "127.0.0.1",
         "KAPIKO_PORT": str(port),
         "KAPIKO_WORKERS": "2",
@@ -133,6 +134,11 @@ def test_etag_revalidation_over_http(served: tuple[str, Path]) -> None:
     )
     assert (status, body) == (304, b"")
     assert again["ETag"] == headers["ETag"]
+
+
+def test_no_control_socket(served: tuple[str, Path]) -> None:
+    _, log = served
+    assert not (log.parent / ".gunicorn").exists()
 
 
 def test_logs_go_to_stdout(served: tuple[str, Path]) -> None:
