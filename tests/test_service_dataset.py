@@ -101,3 +101,20 @@ def test_service_never_imports_great_expectations_or_the_pipeline(tiny_curated_d
         [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_genre_without_tracks_is_served(tmp_path: Path) -> None:
+    tracks = {n: value for n, value in TINY_TRACKS.items() if "piano" not in value[0]}
+    client = create_app({"CURATED_DIR": str(write_curated(tmp_path / "v", tracks))}).test_client()
+    genre = client.get("/api/v1/genres/piano").get_json()["data"]["genre"]
+    assert (genre["track_count"], genre["avg_energy"]) == (0, None)
+    listing = client.get("/api/v1/genres/piano/tracks").get_json()
+    assert listing == {"data": [], "meta": {"total": 0, "limit": 20, "offset": 0}}
+    energy = client.get(f"/api/v1/compare?track_id={1:0>22}&genre=piano").get_json()["data"]
+    assert energy["comparison"]["energy"] == {
+        "track_value": 0.1,
+        "genre_avg": None,
+        "delta": None,
+        "percentile": None,
+        "percentile_label": None,
+    }
