@@ -5,13 +5,12 @@ Rows are the unique tracks in id order. The index keeps only what requests need:
 read, one row order per sort key (ties by id), genre membership, the distinct artists strings,
 and each track's JSON text. Work a request may never need is done on first use and kept: a
 genre's sorted members and sorted feature values (well under a millisecond each), and the JSON
-text of tracks, made by Polars in chunks of rows (a few milliseconds each) and kept up to a bound.
+text of tracks, encoded by Polars for just the rows a request needs and kept up to a bound.
 This module never imports Flask.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,19 +40,18 @@ TRACK_FIELDS: tuple[str, ...] = (
     "source",
 )
 VALUE_COLUMNS: tuple[str, ...] = ("popularity", *FEATURES, "key", "mode")
-TEXT_CHUNK_ROWS = 2048
-TEXT_CHUNKS_KEPT = 128  # 262,144 tracks' texts: all of the real dataset, a bound at 1M rows
+TEXTS_KEPT = 262_144  # tracks' JSON texts kept: all of the real dataset, a bound at 1M rows
 
 
 @dataclass(frozen=True)
 class TrackTexts:
-    """Each track's JSON text, built in chunks of rows on first use from the curated frames."""
+    """Each track's JSON text, encoded on first use from the curated frames and kept."""
 
     tracks: pl.DataFrame  # in row order
     track_genres: pl.DataFrame
     catalogue: pl.DataFrame
     frame: list[pl.DataFrame] = field(default_factory=list)  # TRACK_FIELDS, once joined
-    chunks: OrderedDict[int, list[str]] = field(default_factory=OrderedDict)
+    cache: dict[int, str] = field(default_factory=dict)  # row -> JSON text
 
 
 @dataclass(frozen=True)
@@ -164,31 +162,27 @@ def row_of(index: TrackIndex, track_id: str) -> int | None:
 
 
 def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:
-    """The JSON text of each row's track, in order."""
-    texts = index.texts
-    result = []
-    for row in rows:
-        chunk = texts.chunks.get(row // TEXT_CHUNK_ROWS)
-        if chunk is None:
-            chunk = _text_chunk(texts, row // TEXT_CHUNK_ROWS)
-        result.append(chunk[row % TEXT_CHUNK_ROWS])
-    return result
+    """The JSON text of each row's track, in order; rows not seen before are encoded now."""
+    cache = index.texts.cache
+    missing = [row for row in dict.fromkeys(rows) if row not in cache]
+    if missing:
+        _encode(index.texts, missing)
+    return [cache[row] for row in rows]
 
 
-def _text_chunk(texts: TrackTexts, number: int) -> list[str]:
+def _encode(texts: TrackTexts, rows: list[int]) -> None:
+    """Encode just these rows in one Polars call (random access stays cheap at 1M tracks)."""
     if not texts.frame:
         texts.frame.append(_text_frame(texts.tracks, texts.track_genres, texts.catalogue))
-    chunk = (
+    if len(texts.cache) + len(rows) > TEXTS_KEPT:
+        texts.cache.clear()  # a bound on memory; only reached by datasets far larger than today's
+    encoded = (
         texts.frame[0]
-        .slice(number * TEXT_CHUNK_ROWS, TEXT_CHUNK_ROWS)
-        .select(pl.struct(TRACK_FIELDS).struct.json_encode())
+        .select(pl.struct(TRACK_FIELDS).gather(rows).struct.json_encode())
         .to_series()
         .to_list()
     )
-    texts.chunks[number] = chunk
-    if len(texts.chunks) > TEXT_CHUNKS_KEPT:
-        texts.chunks.popitem(last=False)
-    return chunk
+    texts.cache.update(zip(rows, encoded, strict=True))
 
 
 def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:

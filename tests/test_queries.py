@@ -364,16 +364,17 @@ def test_contains_mask_is_case_insensitive_substring(strings: list[str], needle:
     assert contains_mask_of(haystack, needle, codes).tolist() == expected
 
 
-def test_track_texts_are_built_in_chunks_and_kept_up_to_a_bound(
+def test_track_texts_are_encoded_on_first_use_and_kept_up_to_a_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import service.index
 
-    monkeypatch.setattr(service.index, "TEXT_CHUNK_ROWS", 2)
-    monkeypatch.setattr(service.index, "TEXT_CHUNKS_KEPT", 2)
+    monkeypatch.setattr(service.index, "TEXTS_KEPT", 4)
     fresh = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
-    rows = [5, 0, 3, 1, 4, 2, 5]
-    texts = track_texts(fresh, rows)
-    assert [int(json.loads(text)["id"]) for text in texts] == [row + 1 for row in rows]
-    assert len(fresh.texts.chunks) == 2
+    texts = track_texts(fresh, [5, 0, 5])
+    assert [int(json.loads(text)["id"]) for text in texts] == [6, 1, 6]
+    assert sorted(fresh.texts.cache) == [0, 5]
+    rows = [3, 1, 4, 2]  # four new rows would pass the bound of 4: the cache starts again
+    assert [int(json.loads(t)["id"]) for t in track_texts(fresh, rows)] == [4, 2, 5, 3]
+    assert sorted(fresh.texts.cache) == [1, 2, 3, 4]
     assert json.loads(track_texts(fresh, [0])[0]) == track_by_id(fresh, tid(1))
