@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from service import params
 from service.compare import comparison
 from service.dataset import Dataset, to_json
+from service.headers import CORS_HEADERS
 from service.openapi import openapi_document
 from service.queries import NotFoundError, list_tracks, track_by_id
 
@@ -30,7 +31,7 @@ def query_args(specs: tuple[params.Param, ...]) -> dict[str, Any]:
 
 def body(content: bytes) -> Response:
     """A 200 JSON response from bytes that are already serialised."""
-    return Response(content, mimetype="application/json")
+    return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
 def listing(texts: list[str], total: int, query: params.TrackQuery) -> Response:

@@ -11,6 +11,7 @@ This module never imports Flask.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ class TrackTexts:
     catalogue: pl.DataFrame
     frame: list[pl.DataFrame] = field(default_factory=list)  # TRACK_FIELDS, once joined
     cache: dict[int, str] = field(default_factory=dict)  # row -> JSON text
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards building `frame`
 
 
 @dataclass(frozen=True)
@@ -172,17 +174,43 @@ def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:
 
 def _encode(texts: TrackTexts, rows: list[int]) -> None:
     """Encode just these rows in one Polars call (random access stays cheap at 1M tracks)."""
-    if not texts.frame:
-        texts.frame.append(_text_frame(texts.tracks, texts.track_genres, texts.catalogue))
     if len(texts.cache) + len(rows) > TEXTS_KEPT:
         texts.cache.clear()  # a bound on memory; only reached by datasets far larger than today's
     encoded = (
-        texts.frame[0]
+        _joined(texts)
         .select(pl.struct(TRACK_FIELDS).gather(rows).struct.json_encode())
         .to_series()
         .to_list()
     )
     texts.cache.update(zip(rows, encoded, strict=True))
+
+
+def _joined(texts: TrackTexts) -> pl.DataFrame:
+    with texts.lock:
+        if not texts.frame:
+            texts.frame.append(_text_frame(texts.tracks, texts.track_genres, texts.catalogue))
+    return texts.frame[0]
+
+
+def warm(index: TrackIndex, block: int = 8192) -> None:
+    """Do now the work requests would do on first use: every genre's orders and values, and
+    (when they all fit in the cache) every track's JSON text, so no request pays for it.
+
+    Meant for a background thread started once the worker is ready: Polars does the heavy part
+    without holding the GIL, and whatever a request needs before it is done, it builds itself.
+    """
+    for genre in index.genre_ids:
+        genre_orders(index, genre)
+        genre_values(index, genre)
+    total = len(index.ids)
+    if total > TEXTS_KEPT:
+        return
+    for start in range(0, total, block):
+        rows = [
+            row for row in range(start, min(start + block, total)) if row not in index.texts.cache
+        ]
+        if rows:
+            _encode(index.texts, rows)
 
 
 def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:

@@ -324,3 +324,29 @@ def test_unexpected_exception_is_json_500_without_internals(
     assert "secret" not in response.get_data(as_text=True)
     assert "unexpected error answering GET /api/v1/broken" in caplog.text
     assert "secret internals" in caplog.text  # the traceback goes to the log
+
+
+def cors_headers(response: Any) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("Access-Control-")}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{API}/stats",
+        f"{API}/genres/ambient",
+        f"{API}/tracks?genre=ambient&limit=2",
+        f"{API}/tracks/{{track}}",
+        f"{API}/compare?track_id={{track}}&genre=ambient",
+    ],
+)
+def test_preset_cors_headers_equal_what_flask_cors_sets(client: Any, url: str) -> None:
+    """Successful responses preset the CORS headers; errors get them from flask-cors itself."""
+    track = client.get(f"{API}/tracks?limit=1").get_json()["data"][0]["id"]
+    ok = client.get(url.format(track=track), headers={"Origin": "https://example.org"})
+    error = client.get(f"{API}/no-such-endpoint", headers={"Origin": "https://example.org"})
+    assert ok.status_code == 200 and error.status_code == 404
+    assert cors_headers(ok) == cors_headers(error) == {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "ETag",
+    }

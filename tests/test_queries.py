@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import contract as c
 from service.compare import comparison, percentile, percentile_label
-from service.index import build_track_index, row_of, track_texts
+from service.index import build_track_index, genre_orders, row_of, track_texts, warm
 from service.params import TrackQuery
 from service.queries import NotFoundError
 from service.queries import list_tracks as list_texts
@@ -378,3 +378,29 @@ def test_track_texts_are_encoded_on_first_use_and_kept_up_to_a_bound(
     assert [int(json.loads(t)["id"]) for t in track_texts(fresh, rows)] == [4, 2, 5, 3]
     assert sorted(fresh.texts.cache) == [1, 2, 3, 4]
     assert json.loads(track_texts(fresh, [0])[0]) == track_by_id(fresh, tid(1))
+
+
+def test_warm_does_every_first_use_ahead_and_agrees_with_on_demand_work() -> None:
+    on_demand = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
+    warmed = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
+    warm(warmed)
+    rows = list(range(len(warmed.ids)))
+    assert sorted(warmed.texts.cache) == rows
+    assert set(warmed.genre_orders) == set(warmed.genre_values) == set(warmed.genre_ids)
+    assert [warmed.texts.cache[row] for row in rows] == track_texts(on_demand, rows)
+    for genre in warmed.genre_ids:
+        expected = genre_orders(on_demand, genre)
+        assert expected is not None
+        assert {s: o.tolist() for s, o in warmed.genre_orders[genre].items()} == {
+            s: o.tolist() for s, o in expected.items()
+        }
+
+
+def test_warm_skips_track_texts_that_would_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.index
+
+    monkeypatch.setattr(service.index, "TEXTS_KEPT", 3)
+    warmed = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
+    warm(warmed)
+    assert warmed.texts.cache == {}
+    assert set(warmed.genre_orders) == set(warmed.genre_ids)
