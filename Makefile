@@ -97,5 +97,5 @@ bench: bench-deps ## Full benchmarks (~15 min, run on a quiet machine): tables +
 	$(PY) -m bench
 
 .PHONY: bench-quick
-bench-quick: bench-deps ## Seconds-long smoke run of every benchmark (keeps them working; not a measurement)
+bench-quick: bench-deps ## Seconds-long smoke run of every benchmark (bench/out/results-quick.json; not a measurement)
 	$(PY) -m bench --quick

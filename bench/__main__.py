@@ -84,9 +84,12 @@ def run_workers(plan: Plan) -> dict[str, Any] | None:
 
 
 def run_http(plan: Plan) -> dict[str, Any]:
-    """wrk side by side on the main scenario's dataset (baselines only if there is none)."""
+    """wrk side by side on the main scenario's dataset."""
+    curated = curated_of(plan, plan.main_scenario)
+    if curated is None:
+        return {"skipped": f"no curated dataset for {plan.main_scenario}: its ingest failed"}
     config = plan.http
-    config.curated = curated_of(plan, plan.main_scenario)
+    config.curated = curated
     return http.run(config)
 
 
@@ -112,7 +115,7 @@ def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], lis
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: run the plan, print the tables, write results.json; 1 only if a section crashed."""
+    """CLI: run the plan, print the tables, write the results; 1 only if a section crashed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
@@ -122,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     figures, crashed = run_sections(plan, tuple(args.only.split(",")))
     results |= figures
     results["targets"] = report.target_rows(results)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    # A smoke run must not overwrite the figures of the last full run.
+    path = RESULTS.with_name("results-quick.json") if args.quick else RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
     report.print_tables(results)
-    print(f"\nwrote {RESULTS}" + (f"; sections that crashed: {crashed}" if crashed else ""))
+    print(f"\nwrote {path}" + (f"; sections that crashed: {crashed}" if crashed else ""))
     return 1 if crashed else 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from bench import mix, servers
-from bench.paths import DATASETTE_VENV, OUT, ROOT, upstream_csv
+from bench.paths import DATASETTE_VENV, OUT, ROOT
 from bench.servers import Target
 
 LUA = ROOT / "bench" / "wrk_mix.lua"
@@ -48,7 +48,7 @@ class HttpConfig:
     mix_size: int = 1000
     targets: tuple[str, ...] = TARGETS
     groups: tuple[str, ...] = API_GROUPS
-    curated: Path | None = None  # None: an upstream stand-in (baselines only)
+    curated: Path = Path("data/curated/current")
     work_dir: Path = field(default_factory=lambda: OUT / "http")
 
 
@@ -117,17 +117,12 @@ def datasette_agreement(port: int, group: str, files: dict[str, Path], bodies: P
     return {"checked": len(ours), "same_total": agree}
 
 
-def tracks_frames(curated: Path | None) -> tuple[pl.DataFrame, pl.DataFrame, list[str], str]:
-    """Tracks, memberships, catalogue genre order and source: curated, or an upstream stand-in."""
-    if curated is not None:
-        genres = pl.read_parquet(curated / "genres.parquet").sort("position")["id"].to_list()
-        tracks = pl.read_parquet(curated / "tracks.parquet")
-        members = pl.read_parquet(curated / "track_genres.parquet")
-        return tracks, members, genres, f"curated {curated.parent.parent.name}"
-    from bench.standin import standin_tracks
-
-    tracks, members, genres = standin_tracks(upstream_csv())
-    return tracks, members, genres, "upstream-standin"
+def tracks_frames(curated: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[str], str]:
+    """Tracks, memberships, catalogue genre order and a label of the curated dataset."""
+    genres = pl.read_parquet(curated / "genres.parquet").sort("position")["id"].to_list()
+    tracks = pl.read_parquet(curated / "tracks.parquet")
+    members = pl.read_parquet(curated / "track_genres.parquet")
+    return tracks, members, genres, f"curated {curated.parent.parent.name}"
 
 
 def precompute_bodies(curated: Path, url_files: dict[str, Path], path: Path) -> Path | None:
@@ -181,8 +176,6 @@ def target_groups(target: str, config: HttpConfig, bodies: Path | None) -> list[
     """Which URL groups a target is loaded with."""
     if target == "datasette":
         return [group for group in config.groups if group in DATASETTE_GROUPS]
-    if target.startswith("kapiko") and config.curated is None:
-        return []  # no curated dataset: the service cannot run
     if target == "kapiko-conf":
         return ["all"] if "all" in config.groups else []
     if target in ("bare-wsgi", "flask") and bodies is None:
@@ -238,7 +231,7 @@ def prepare(config: HttpConfig) -> tuple[dict[str, Path], Path | None, Path | No
     if "datasette" in config.targets:
         sqlite = export_tracks(tracks, members, config.work_dir / "kapiko.db")
     bodies = None
-    if config.curated is not None and "kapiko" in config.targets:
+    if "kapiko" in config.targets:
         bodies = precompute_bodies(config.curated, files, config.work_dir / "bodies.json")
     info = {"tracks_source": source, "tracks": tracks.height, "genres": len(genres)}
     info["synthetic"] = "synthetic" in source
@@ -282,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--groups", default=",".join(API_GROUPS))
-    parser.add_argument("--curated", type=Path, help="curated folder (default: upstream stand-in)")
+    parser.add_argument("--curated", type=Path, required=True, help="a curated dataset folder")
     args = parser.parse_args(argv)
     config = HttpConfig(
         duration=args.duration,

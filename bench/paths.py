@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from pipeline.extract import find_upstream
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"  # gitignored: synthetic files, scratch datasets, results
@@ -11,13 +12,10 @@ SCENARIOS = OUT / "scenarios"  # one scratch data dir per ingest scenario, never
 RESULTS = OUT / "results.json"
 DATASETTE_VENV = ROOT / "bench" / ".venv-datasette"
 
-# The shared/ folder sits beside the repo (CI clones main with shared/ next to it).
-DEFAULT_UPSTREAM = ROOT.parent / "shared" / "data" / "spotify_tracks" / "dataset.csv"
-
 
 def upstream_csv() -> Path:
-    """The real upstream Spotify tracks CSV: $KAPIKO_UPSTREAM (as for the pipeline) or shared/'s."""
-    return Path(os.environ.get("KAPIKO_UPSTREAM", DEFAULT_UPSTREAM))
+    """The real upstream Spotify tracks CSV, found exactly as `make raw` finds it."""
+    return find_upstream(OUT / "upstream")
 
 
 def scenario_dir(name: str) -> Path:
