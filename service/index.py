@@ -62,17 +62,17 @@ class TrackIndex:
 
     ids: np.ndarray  # S22 ids, sorted: row order
     values: dict[str, np.ndarray]  # VALUE_COLUMNS in row order
-    orders: dict[str, np.ndarray]  # sort -> every row, in that order
-    ranks: dict[str, np.ndarray]  # sort -> position of each row in that order
     genre_ids: tuple[str, ...]  # catalogue order
     genre_codes: dict[str, int]  # genre id -> its position in the catalogue
     genre_rows: np.ndarray  # member rows grouped by genre code, ascending within a genre
     genre_bounds: np.ndarray  # genre code c: genre_rows[bounds[c]:bounds[c + 1]]
-    artist_codes: np.ndarray  # row -> its artists string in `artists`
-    artists: Haystack
     texts: TrackTexts
-    genre_orders: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # on first use
-    genre_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # on first use
+    # Built on first use (or by warm()), so a worker answers sooner after it starts:
+    orders: dict[str, np.ndarray] = field(default_factory=dict)  # sort -> every row, in order
+    ranks: dict[str, np.ndarray] = field(default_factory=dict)  # sort -> each row's position
+    artists: list[tuple[np.ndarray, Haystack]] = field(default_factory=list)  # row codes, texts
+    genre_orders: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    genre_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 def build_track_index(
@@ -90,21 +90,40 @@ def build_track_index(
         .to_numpy()
     )
     by_genre = np.argsort(codes * len(ids) + rows)
-    orders = {sort: _order(tracks, *SORTS[sort]) for sort in SORTS}
-    artists = tracks["artists"].fill_null("")
     return TrackIndex(
         ids=ids,
         values={column: tracks[column].to_numpy() for column in VALUE_COLUMNS},
-        orders=orders,
-        ranks={sort: _rank(order) for sort, order in orders.items()},
         genre_ids=genre_ids,
         genre_codes={genre: code for code, genre in enumerate(genre_ids)},
         genre_rows=rows[by_genre].astype(np.int32),
         genre_bounds=np.searchsorted(codes[by_genre], np.arange(len(genre_ids) + 1)),
-        artist_codes=(artists.rank("dense").to_numpy() - 1).astype(np.int32),
-        artists=build_haystack(artists.unique().sort().to_list()),
         texts=TrackTexts(tracks, track_genres, catalogue),
     )
+
+
+def sort_order(index: TrackIndex, sort: str) -> np.ndarray:
+    """Every row in one sort's order (ties by id); built on first use."""
+    order = index.orders.get(sort)
+    if order is None:
+        order = _order(index.texts.tracks, *SORTS[sort])
+        index.ranks[sort] = _rank(order)
+        index.orders[sort] = order
+    return order
+
+
+def sort_rank(index: TrackIndex, sort: str) -> np.ndarray:
+    """Each row's position in one sort's order; built on first use."""
+    sort_order(index, sort)
+    return index.ranks[sort]
+
+
+def artist_search(index: TrackIndex) -> tuple[np.ndarray, Haystack]:
+    """Each row's code into the distinct artists strings, and those strings to search."""
+    if not index.artists:
+        artists = index.texts.tracks["artists"].fill_null("")
+        codes = (artists.rank("dense").to_numpy() - 1).astype(np.int32)
+        index.artists.append((codes, build_haystack(artists.unique().sort().to_list())))
+    return index.artists[0]
 
 
 def fixed_width_ids(ids: pl.Series) -> np.ndarray:
@@ -193,24 +212,28 @@ def _joined(texts: TrackTexts) -> pl.DataFrame:
 
 
 def warm(index: TrackIndex, block: int = 8192) -> None:
-    """Do now the work requests would do on first use: every genre's orders and values, and
-    (when they all fit in the cache) every track's JSON text, so no request pays for it.
+    """Do now the work requests would do on first use: sort orders, the artist search, every
+    genre's orders and values, and (when they all fit in the cache) every track's JSON text.
 
     Meant for a background thread started once the worker is ready: Polars does the heavy part
     without holding the GIL, and whatever a request needs before it is done, it builds itself.
     """
+    for sort in SORTS:
+        sort_order(index, sort)
+    artist_search(index)
     for genre in index.genre_ids:
         genre_orders(index, genre)
         genre_values(index, genre)
     total = len(index.ids)
     if total > TEXTS_KEPT:
         return
+    texts = index.texts
     for start in range(0, total, block):
-        rows = [
-            row for row in range(start, min(start + block, total)) if row not in index.texts.cache
-        ]
+        rows = [row for row in range(start, min(start + block, total)) if row not in texts.cache]
         if rows:
-            _encode(index.texts, rows)
+            _encode(texts, rows)
+    with texts.lock:
+        texts.frame.clear()  # every text is cached: the joined frame is not needed any more
 
 
 def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
@@ -221,8 +244,8 @@ def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
         if members is None:
             return None
         orders = {
-            sort: members[np.argsort(rank[members], kind="stable")]
-            for sort, rank in index.ranks.items()
+            sort: members[np.argsort(sort_rank(index, sort)[members], kind="stable")]
+            for sort in SORTS
         }
         index.genre_orders[genre] = orders
     return orders

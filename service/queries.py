@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.index import TrackIndex, genre_orders, row_of, track_texts
+from service.index import (
+    TrackIndex,
+    artist_search,
+    genre_orders,
+    row_of,
+    sort_order,
+    track_texts,
+)
 from service.params import TrackQuery
 from service.textsearch import contains_mask, contains_mask_of
 
@@ -29,7 +36,7 @@ def list_tracks(index: TrackIndex, query: TrackQuery) -> tuple[list[str], int]:
     """The JSON texts of one page of the tracks matching a query, and how many match."""
     start, stop = query.offset, query.offset + query.limit
     if query.genre is None:
-        order = index.orders[query.sort]
+        order = sort_order(index, query.sort)
         mask = _filter_mask(index, query, None)
         if mask is None:
             return track_texts(index, order[start:stop].tolist()), len(order)
@@ -87,10 +94,11 @@ def _filter_mask(
 
 
 def _artist_mask(index: TrackIndex, artist: str, rows: np.ndarray | None) -> np.ndarray:
+    codes, haystack = artist_search(index)
     if rows is not None and len(rows) <= LOOP_SEARCH_MAX:
-        return contains_mask_of(index.artists, artist, index.artist_codes[rows])
-    by_artist = contains_mask(index.artists, artist)
-    return by_artist[index.artist_codes if rows is None else index.artist_codes[rows]]
+        return contains_mask_of(haystack, artist, codes[rows])
+    by_artist = contains_mask(haystack, artist)
+    return by_artist[codes if rows is None else codes[rows]]
 
 
 def _and(mask: np.ndarray | None, condition: np.ndarray) -> np.ndarray:

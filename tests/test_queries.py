@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import contract as c
 from service.compare import comparison, percentile, percentile_label
 from service.index import build_track_index, genre_orders, row_of, track_texts, warm
-from service.params import TrackQuery
+from service.params import SORTS, TrackQuery
 from service.queries import NotFoundError
 from service.queries import list_tracks as list_texts
 from service.queries import track_by_id as track_text
@@ -386,6 +386,8 @@ def test_warm_does_every_first_use_ahead_and_agrees_with_on_demand_work() -> Non
     warm(warmed)
     rows = list(range(len(warmed.ids)))
     assert sorted(warmed.texts.cache) == rows
+    assert warmed.texts.frame == []  # released: every text is cached
+    assert set(warmed.orders) == set(warmed.ranks) == set(SORTS) and len(warmed.artists) == 1
     assert set(warmed.genre_orders) == set(warmed.genre_values) == set(warmed.genre_ids)
     assert [warmed.texts.cache[row] for row in rows] == track_texts(on_demand, rows)
     for genre in warmed.genre_ids:
