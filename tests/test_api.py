@@ -346,7 +346,11 @@ def test_preset_cors_headers_equal_what_flask_cors_sets(client: Any, url: str) -
     ok = client.get(url.format(track=track), headers={"Origin": "https://example.org"})
     error = client.get(f"{API}/no-such-endpoint", headers={"Origin": "https://example.org"})
     assert ok.status_code == 200 and error.status_code == 404
-    assert cors_headers(ok) == cors_headers(error) == {
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "ETag",
-    }
+    assert (
+        cors_headers(ok)
+        == cors_headers(error)
+        == {
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Expose-Headers": "ETag",
+        }
+    )
