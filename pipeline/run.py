@@ -186,6 +186,7 @@ def genre_summary(
         genre.id: {
             "file": genre.file,
             "sha256": hashes[genre.id],
+            "top_n": genre.top_n,
             "rows_read": counts[genre.id].rows_read,
             "valid": counts[genre.id].valid,
             "quarantined": counts[genre.id].quarantined,
@@ -207,11 +208,16 @@ def _count_by_genre(frame: pl.DataFrame) -> dict[str, int]:
 def _updated_at(
     genres: list[Genre], hashes: dict[str, str], live: dict[str, Any] | None, now: datetime
 ) -> dict[str, datetime]:
-    """A genre keeps its previous updated_at when its raw file is unchanged."""
+    """A genre keeps its previous updated_at when its raw file and its top_n are unchanged."""
     before = (live or {}).get("genres", {})
+
+    def unchanged(genre: Genre) -> bool:
+        previous = before.get(genre.id, {})
+        return previous.get("sha256") == hashes[genre.id] and previous.get("top_n") == genre.top_n
+
     return {
         genre.id: datetime.fromisoformat(before[genre.id]["updated_at"])
-        if before.get(genre.id, {}).get("sha256") == hashes[genre.id]
+        if unchanged(genre)
         else now
         for genre in genres
     }

@@ -67,6 +67,16 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
+def backdate(data_dir: Path, when: str = "2020-01-01T00:00:00+00:00") -> dict:
+    """Pretend the live dataset's genres were last updated long ago; return its manifest."""
+    path = data_dir / "curated" / "current" / c.MANIFEST
+    manifest = json.loads(path.read_text())
+    for genre in manifest["genres"].values():
+        genre["updated_at"] = when
+    path.write_text(json.dumps(manifest))
+    return manifest
+
+
 @pytest.fixture
 def published(tmp_path: Path) -> Path:
     """A data folder whose first dataset has been published."""
@@ -110,14 +120,26 @@ def test_rerun_with_the_same_inputs_is_a_no_op(published: Path) -> None:
 
 
 def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(published: Path) -> None:
-    first = c.read_manifest(published / "curated" / "current")
+    first = backdate(published)
     write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
     result = ingest(Settings(data_dir=published), log=quiet)
     second = c.read_manifest(published / "curated" / "current")
     assert result.status == "published" and second["version"] != first["version"]
     assert second["genres"]["ambient"]["updated_at"] == first["genres"]["ambient"]["updated_at"]
+    assert second["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
     assert second["genres"]["sleep"]["updated_at"] == second["created_at"]
     assert (published / "curated" / "previous" / c.MANIFEST).is_file()
+
+
+def test_changing_top_n_alone_updates_that_genre(published: Path) -> None:
+    first = backdate(published)
+    (published / "raw" / "genres.toml").write_text(CATALOGUE.format(sleep_extra="top_n = 2"))
+    assert ingest(Settings(data_dir=published), log=quiet).status == "published"
+    second = c.read_manifest(published / "curated" / "current")
+    assert second["genres"]["ambient"]["updated_at"] == first["genres"]["ambient"]["updated_at"]
+    assert second["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
+    assert second["genres"]["sleep"]["updated_at"] == second["created_at"]
+    assert (second["genres"]["sleep"]["top_n"], second["genres"]["sleep"]["tracks"]) == (2, 2)
 
 
 def test_top_n_keeps_the_most_popular_tracks(tmp_path: Path) -> None:
