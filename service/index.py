@@ -184,17 +184,20 @@ def row_of(index: TrackIndex, track_id: str) -> int | None:
 
 def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:
     """The JSON text of each row's track, in order; rows not seen before are encoded now."""
-    cache = index.texts.cache
-    missing = [row for row in dict.fromkeys(rows) if row not in cache]
+    texts = index.texts
+    missing = [row for row in dict.fromkeys(rows) if row not in texts.cache]
     if missing:
-        _encode(index.texts, missing)
-    return [cache[row] for row in rows]
+        if len(texts.cache) + len(missing) > TEXTS_KEPT:
+            # A bound on memory, reached only by datasets far larger than today's (warm-up never
+            # fills past it). Start again with just this request's rows.
+            texts.cache.clear()
+            missing = list(dict.fromkeys(rows))
+        _encode(texts, missing)
+    return [texts.cache[row] for row in rows]
 
 
 def _encode(texts: TrackTexts, rows: list[int]) -> None:
     """Encode just these rows in one Polars call (random access stays cheap at 1M tracks)."""
-    if len(texts.cache) + len(rows) > TEXTS_KEPT:
-        texts.cache.clear()  # a bound on memory; only reached by datasets far larger than today's
     encoded = (
         _joined(texts)
         .select(pl.struct(TRACK_FIELDS).gather(rows).struct.json_encode())
@@ -208,7 +211,7 @@ def _joined(texts: TrackTexts) -> pl.DataFrame:
     with texts.lock:
         if not texts.frame:
             texts.frame.append(_text_frame(texts.tracks, texts.track_genres, texts.catalogue))
-    return texts.frame[0]
+        return texts.frame[0]
 
 
 def warm(index: TrackIndex, block: int = 8192) -> None:

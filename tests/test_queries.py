@@ -378,6 +378,11 @@ def test_track_texts_are_encoded_on_first_use_and_kept_up_to_a_bound(
     assert [int(json.loads(t)["id"]) for t in track_texts(fresh, rows)] == [4, 2, 5, 3]
     assert sorted(fresh.texts.cache) == [1, 2, 3, 4]
     assert json.loads(track_texts(fresh, [0])[0]) == track_by_id(fresh, tid(1))
+    track_texts(fresh, [5])
+    assert sorted(fresh.texts.cache) == [0, 5]
+    # Past the bound with a row cached a moment ago (0) and rows that are not (1, 2, 3).
+    assert [int(json.loads(t)["id"]) for t in track_texts(fresh, [0, 1, 2, 3])] == [1, 2, 3, 4]
+    assert sorted(fresh.texts.cache) == [0, 1, 2, 3]
 
 
 def test_warm_does_every_first_use_ahead_and_agrees_with_on_demand_work() -> None:
