@@ -103,8 +103,12 @@ def write_raw_files(upstream: pl.DataFrame, genres: list[Genre], raw_dir: Path) 
 
 
 def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
-    """Read a raw genre CSV with every column as text plus a 1-based `source_row`."""
+    """Read a raw genre CSV with every column as text plus a 1-based `source_row`.
+
+    Blank lines are not rows: they are skipped (row numbers still count them).
+    """
     try:
+        _check_delimiter(path)
         frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
     except FileNotFoundError:
         raise RawFileError(
@@ -113,6 +117,22 @@ def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
     except (OSError, pl.exceptions.PolarsError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RawFileError(f"{path}: not a readable CSV file: {first}") from None
-    return frame.with_row_index("source_row", offset=1).with_columns(
+    columns = frame.columns
+    numbered = frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
+    if not columns:
+        return numbered
+    return numbered.filter(~pl.all_horizontal(pl.col(columns).is_null()))
+
+
+def _check_delimiter(path: Path) -> None:
+    """Refuse a file whose header line has no comma but another common delimiter."""
+    with open(path, "rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace")
+    marks = [mark for mark in (";", "\t", "|") if mark in header]
+    if "," not in header and marks:
+        raise RawFileError(
+            f"{path}: wrong delimiter: the header line {header.strip()[:80]!r} has no commas but "
+            f"{marks[0]!r}; the file must be comma-separated, with the Spotify-feature columns"
+        )

@@ -81,6 +81,9 @@ def publish(
             shutil.copytree(extra, staging / extra.name)
         write_dataset(tables, staging, manifest)
         os.replace(staging, final)
+    except PublishError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(f"could not write the new dataset under {versions}: {error}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import polars as pl
@@ -120,4 +121,22 @@ def test_read_raw_refuses_ragged_rows(tmp_path: Path) -> None:
     path = tmp_path / "g.csv"
     path.write_text("a,b\n1,2,3,4\n")
     with pytest.raises(RawFileError, match="not a readable CSV"):
+        extract.read_raw(path, "g")
+
+
+def test_read_raw_skips_blank_lines_but_keeps_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("track_id,popularity\nabc,7\n\ndef,8\n\n\n")
+    assert extract.read_raw(path, "g").rows() == [(1, "abc", "7"), (3, "def", "8")]
+
+
+@pytest.mark.parametrize("mark", [";", "\t", "|"])
+def test_read_raw_names_a_wrong_delimiter(tmp_path: Path, mark: str) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        mark.join(["track_id", "artists"]) + "\n" + mark.join(["a", "Crosby, Nash"]) + "\n"
+    )
+    with pytest.raises(
+        RawFileError, match="wrong delimiter: .* has no commas but " + re.escape(repr(mark))
+    ):
         extract.read_raw(path, "g")

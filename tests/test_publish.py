@@ -97,11 +97,11 @@ def test_rollback_without_previous_is_refused(tmp_path: Path) -> None:
 
 def test_failed_publish_leaves_the_live_dataset_byte_identical(tmp_path: Path) -> None:
     publish.publish(tables(), tmp_path, manifest("20260101T000000Z-a"))
-    before = snapshot(tmp_path / "current")
+    before = snapshot(tmp_path)
     broken = {**tables(0.9), c.TRACKS: pl.DataFrame({"id": ["x"]})}  # not the contract schema
     with pytest.raises(PublishError, match="does not check out"):
         publish.publish(broken, tmp_path, manifest("20260102T000000Z-b"))
-    assert snapshot(tmp_path / "current") == before
+    assert snapshot(tmp_path) == before  # the whole folder: no staging folder left behind
     assert publish.current_manifest(tmp_path)["version"] == "20260101T000000Z-a"  # type: ignore[index]
 
 

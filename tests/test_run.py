@@ -165,7 +165,16 @@ def _missing_column(raw: Path) -> None:
 
 
 def _semicolons(raw: Path) -> None:
-    (raw / "sleep.csv").write_text(";".join(RAW_HEADER[1:]) + "\n" + ";".join(["x"] * 20) + "\n")
+    # Real names hold commas, so a comma-separated parse of the rows fails on its own.
+    line = raw_line(1, "sleep", track_name="Sinfonia (After Bach, BWV 248)")
+    text = ";".join(RAW_HEADER) + "\n" + ";".join(line[name] for name in RAW_HEADER) + "\n"
+    (raw / "sleep.csv").write_text(text)
+
+
+def _tabs(raw: Path) -> None:
+    line = raw_line(1, "sleep", artists="Crosby, Stills & Nash")
+    text = "\t".join(RAW_HEADER) + "\n" + "\t".join(line[name] for name in RAW_HEADER) + "\n"
+    (raw / "sleep.csv").write_text(text)
 
 
 def _no_file(raw: Path) -> None:
@@ -188,7 +197,8 @@ def _mostly_bad(raw: Path) -> None:
         (_empty, "sleep.csv"),
         (_header_only, "sleep.csv"),
         (_missing_column, "energy"),
-        (_semicolons, "delimiter"),
+        (_semicolons, "wrong delimiter"),
+        (_tabs, "wrong delimiter"),
         (_no_file, "without a raw file"),
         (_bad_catalogue, "must match"),
         (_mostly_bad, "popularity"),
