@@ -6,8 +6,10 @@ Skipped when the upstream file cannot be found.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from conftest import assert_canonical_error
 
@@ -146,3 +148,27 @@ def test_real_values_at_the_edges_are_served(client: Any) -> None:
     assert no_beat["meta"]["total"] > 0
     assert all(t["tempo"] == 0 for t in no_beat["data"])
     assert_canonical_error(client.get(f"{API}/tracks/{'Z' * 22}"), 404)
+
+
+@pytest.mark.parametrize(
+    ("query", "condition", "sort", "descending"),
+    [
+        ("min_energy=0.3&sort=tempo", pl.col("energy") >= 0.3, "tempo", True),
+        (
+            "artist=a&sort=name",
+            pl.col("artists").str.to_lowercase().str.contains("a", literal=True),
+            "name",
+            False,
+        ),
+        ("mode=1&sort=energy_asc", pl.col("mode") == 1, "energy", False),
+    ],
+)
+def test_paging_a_large_listing_matches_an_independent_polars_query(
+    client: Any, real_curated_dir: Path, query: str, condition: pl.Expr, sort: str, descending: bool
+) -> None:
+    """Thousands of matches: past the index's block scan and byte search thresholds."""
+    tracks = pl.read_parquet(real_curated_dir / "tracks.parquet").filter(condition)
+    key = pl.col("name").str.to_lowercase() if sort == "name" else pl.col(sort)
+    expected = tracks.sort([key, pl.col("id")], descending=[descending, False])["id"].to_list()
+    assert len(expected) > 3000
+    assert [track["id"] for track in all_tracks(client, f"/tracks?{query}")] == expected
