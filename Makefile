@@ -76,7 +76,7 @@ lock: ## Re-resolve constraints.txt from pyproject.toml in a scratch environment
 .PHONY: clean
 clean: ## Remove the environment and every built data file (raw CSVs, curated, runs)
 	rm -rf $(VENV) data/curated/versions data/curated/current data/curated/previous data/runs
-	rm -f data/raw/*.csv
+	rm -f data/raw/*.csv data/raw/upstream.json
 
 # ---------------------------------------------------------------- benchmarks (bench/, docs/performance.md)
 DATASETTE_VENV := bench/.venv-datasette
