@@ -93,7 +93,7 @@ bench-deps: $(STAMP) $(DATASETTE_STAMP) ## Install wrk (Debian package, if missi
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 .PHONY: bench
-bench: bench-deps ## Full benchmarks (~15 min, run on a quiet machine): tables + bench/out/results.json
+bench: bench-deps ## Full benchmarks (~10 min, run on a quiet machine): tables + bench/out/results.json
 	$(PY) -m bench
 
 .PHONY: bench-quick
