@@ -12,6 +12,7 @@ This module never imports Flask.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -241,29 +242,41 @@ def warm(index: TrackIndex, block: int = 8192) -> None:
 
 def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
     """A genre's member rows in every sort order (None for an unknown genre)."""
-    orders = index.genre_orders.get(genre)
-    if orders is None:
-        members = genre_members(index, genre)
-        if members is None:
-            return None
-        orders = {
+    return _per_genre(
+        index.genre_orders,
+        index,
+        genre,
+        lambda members: {
             sort: members[np.argsort(sort_rank(index, sort)[members], kind="stable")]
             for sort in SORTS
-        }
-        index.genre_orders[genre] = orders
-    return orders
+        },
+    )
 
 
 def genre_values(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
     """A genre's members' values of every feature, sorted (None for an unknown genre)."""
-    values = index.genre_values.get(genre)
-    if values is None:
+    return _per_genre(
+        index.genre_values,
+        index,
+        genre,
+        lambda members: {feature: np.sort(index.values[feature][members]) for feature in FEATURES},
+    )
+
+
+def _per_genre(
+    cache: dict[str, dict[str, np.ndarray]],
+    index: TrackIndex,
+    genre: str,
+    build: Callable[[np.ndarray], dict[str, np.ndarray]],
+) -> dict[str, np.ndarray] | None:
+    """A genre's entry of a first-use cache, built from its member rows (None if unknown)."""
+    entry = cache.get(genre)
+    if entry is None:
         members = genre_members(index, genre)
         if members is None:
             return None
-        values = {feature: np.sort(index.values[feature][members]) for feature in FEATURES}
-        index.genre_values[genre] = values
-    return values
+        entry = cache[genre] = build(members)
+    return entry
 
 
 def genre_members(index: TrackIndex, genre: str) -> np.ndarray | None:
