@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: key_name, camelot, mood; mood_grid and genre_moods tables
 
 # Audio features on a 0.0-1.0 scale.
 UNIT_FEATURES: tuple[str, ...] = (
@@ -97,6 +97,16 @@ RAW_OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
     "track_genre": pl.String(),
 }
 
+# Derived fields (pipeline/derive.py computes them; docs/data-dictionary.md documents them).
+KEY_NAMES: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+# Camelot wheel codes in wheel order: 1A, 1B, 2A, ... 12B (A = minor, B = major).
+CAMELOT_CODES: tuple[str, ...] = tuple(f"{n}{letter}" for n in range(1, 13) for letter in "AB")
+# Quadrants of the valence-arousal plane (energy as arousal), split at MOOD_SPLIT on both axes.
+MOODS: tuple[str, ...] = ("happy", "tense", "sad", "calm")
+MOOD_SPLIT = 0.5
+# The mood grid counts tracks per (energy bucket, valence bucket), on the histogram edges.
+MOOD_GRID_AXES: tuple[str, str] = ("energy", "valence")
+
 # Plausible ranges of the raw values, inclusive. The pipeline's validation and the API's
 # parameter checks both use these.
 TRACK_ID_PATTERN = r"^[0-9A-Za-z]{22}$"
@@ -117,6 +127,8 @@ GENRES = "genres.parquet"
 FEATURE_HISTOGRAMS = "feature_histograms.parquet"
 TOP_ARTISTS = "top_artists.parquet"
 GLOBAL_SUMMARY = "global_summary.parquet"
+MOOD_GRID = "mood_grid.parquet"
+GENRE_MOODS = "genre_moods.parquet"
 MANIFEST = "manifest.json"
 TOP_ARTISTS_PER_GENRE = 10
 
@@ -124,7 +136,8 @@ _FEATURE_COLUMNS: dict[str, pl.DataType] = {feature: pl.Float64() for feature in
 _AVG_COLUMNS: dict[str, pl.DataType] = {f"avg_{feature}": pl.Float64() for feature in FEATURES}
 
 CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    # One row per unique track, sorted by id. Values come from the track's primary-genre row.
+    # One row per unique track, sorted by id. Values come from the track's primary-genre row,
+    # except popularity: the highest among all the track's rows (upstream snapshots differ).
     TRACKS: {
         "id": pl.String(),
         "name": pl.String(),
@@ -134,8 +147,11 @@ CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "popularity": pl.Int16(),
         "duration_ms": pl.Int64(),
         **_FEATURE_COLUMNS,
+        "mood": pl.String(),  # MOODS: quadrant of valence x energy, split at MOOD_SPLIT
         "key": pl.Int8(),
+        "key_name": pl.String(),  # KEY_NAMES[key]; null when key is -1
         "mode": pl.Int8(),
+        "camelot": pl.String(),  # CAMELOT_CODES; null when key is -1
         "time_signature": pl.Int8(),
         "explicit": pl.Boolean(),
         "source": pl.String(),
@@ -171,6 +187,19 @@ CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "rank": pl.Int16(),
         "artists": pl.String(),
         "track_count": pl.Int32(),
+    },
+    # Every genre x energy bucket x valence bucket (10 x 10), zero counts included.
+    MOOD_GRID: {
+        "genre_id": pl.String(),
+        "energy_bucket": pl.Int32(),
+        "valence_bucket": pl.Int32(),
+        "count": pl.Int32(),
+    },
+    # Every genre x mood, in MOODS order, zero counts included.
+    GENRE_MOODS: {
+        "genre_id": pl.String(),
+        "mood": pl.String(),
+        "count": pl.Int32(),
     },
     # Exactly one row: totals and averages over unique tracks.
     GLOBAL_SUMMARY: {

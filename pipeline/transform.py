@@ -9,6 +9,7 @@ import polars as pl
 
 import contract as c
 from pipeline.catalogue import Genre
+from pipeline.derive import bucket_index, genre_moods, mood_grid, with_derived_fields
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,11 @@ def curated_tables(
     valid: pl.DataFrame, genres: list[Genre], updated_at: dict[str, datetime]
 ) -> Curated:
     """Build every curated table from validated rows (columns: genre_id, source_row, raw columns)."""
-    kept, duplicates = deduplicate_within_genre(valid)
+    kept, duplicates = deduplicate_within_genre(with_track_popularity(valid))
     members, over_top_n = keep_top_n(kept, genres)
     members = with_genre_position(members, genres)
     tracks = unique_tracks(members)
+    genre_ids = [genre.id for genre in genres]
     tables = {
         c.TRACKS: tracks,
         c.TRACK_GENRES: track_genres(members),
@@ -35,12 +37,24 @@ def curated_tables(
         c.FEATURE_HISTOGRAMS: feature_histograms(members, genres),
         c.TOP_ARTISTS: top_artists(members),
         c.GLOBAL_SUMMARY: global_summary(tracks, len(genres)),
+        c.MOOD_GRID: mood_grid(members, genre_ids),
+        c.GENRE_MOODS: genre_moods(members, genre_ids),
     }
     return Curated(
         tables={name: conform(frame, name) for name, frame in tables.items()},
         duplicates=duplicates,
         over_top_n=over_top_n,
     )
+
+
+def with_track_popularity(rows: pl.DataFrame) -> pl.DataFrame:
+    """Give every row of a track the highest popularity among its rows.
+
+    Spotify's popularity is a property of the track, but the upstream's genre rows were fetched
+    at different times and disagree for some tracks (0 in one row, 44 in another). One value per
+    track, taken before top_n and everything after it, means a track ranks the same everywhere.
+    """
+    return rows.with_columns(pl.col("popularity").max().over("track_id"))
 
 
 def deduplicate_within_genre(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -82,7 +96,7 @@ def with_genre_position(rows: pl.DataFrame, genres: list[Genre]) -> pl.DataFrame
 
 def unique_tracks(members: pl.DataFrame) -> pl.DataFrame:
     """One row per track, taken from its primary genre: the first catalogue genre it is in."""
-    return (
+    return with_derived_fields(
         members.sort("position", "source_row")
         .unique("track_id", keep="first", maintain_order=True)
         .select(
@@ -146,10 +160,9 @@ def feature_histograms(members: pl.DataFrame, genres: list[Genre]) -> pl.DataFra
 
 def _feature_histogram(members: pl.DataFrame, genres: list[Genre], feature: str) -> pl.DataFrame:
     edges = c.HISTOGRAM_EDGES[feature]
-    # Bucket index = how many inner edges the value reaches: exact against the declared edges,
-    # and values beyond the outer edges fall in the first or last bucket.
-    index = pl.sum_horizontal([(pl.col(feature) >= edge).cast(pl.Int32) for edge in edges[1:-1]])
-    counts = members.group_by("genre_id", index.alias("index")).agg(pl.len().alias("count"))
+    counts = members.group_by("genre_id", bucket_index(feature).alias("index")).agg(
+        pl.len().alias("count")
+    )
     grid = pl.DataFrame(
         {
             "genre_id": [g.id for g in genres for _ in edges[:-1]],

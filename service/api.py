@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from service import params
+from service import filters, params
 from service.compare import comparison
 from service.dataset import Dataset, to_json
 from service.headers import CORS_HEADERS
 from service.openapi import openapi_document
-from service.queries import NotFoundError, list_tracks, track_by_id
+from service.queries import Listing, list_tracks, track_by_id, tracks_by_ids
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -34,10 +34,12 @@ def body(content: bytes) -> Response:
     return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
-def listing(texts: list[str], total: int, query: params.TrackQuery) -> Response:
-    """A track listing from the tracks' JSON texts, with its meta."""
-    meta = f'"meta":{{"total":{total},"limit":{query.limit},"offset":{query.offset}}}'
-    return body(f'{{"data":[{",".join(texts)}],{meta}}}'.encode())
+def listing(result: Listing, query: filters.TrackQuery) -> Response:
+    """A track listing from the tracks' JSON texts, with its meta (and facets, if asked)."""
+    meta = f'"total":{result.total},"limit":{query.limit},"offset":{query.offset}'
+    if result.facets is not None:
+        meta += f',"facets":{to_json(result.facets).decode()}'
+    return body(f'{{"data":[{",".join(result.texts)}],"meta":{{{meta}}}}}'.encode())
 
 
 @bp.get("/stats")
@@ -57,22 +59,28 @@ def genre_detail(genre: str) -> Response:
     query_args(params.NO_PARAMS)
     detail = dataset().genre_bodies.get(genre)
     if detail is None:
-        raise NotFoundError(f"Genre not found: '{genre[:100]}' (see /api/v1/genres)")
+        raise params.genre_not_found(genre)
     return body(detail)
 
 
 @bp.get("/genres/<genre>/tracks")
 def genre_tracks(genre: str) -> Response:
-    query = params.track_query(request.args.to_dict(flat=False), genre=genre)
-    texts, total = list_tracks(dataset().index, query)
-    return listing(texts, total, query)
+    query = filters.track_query(request.args.to_dict(flat=False), genre=genre)
+    return listing(list_tracks(dataset().index, query), query)
 
 
 @bp.get("/tracks")
 def tracks() -> Response:
-    query = params.track_query(request.args.to_dict(flat=False))
-    texts, total = list_tracks(dataset().index, query)
-    return listing(texts, total, query)
+    args = request.args.to_dict(flat=False)
+    if "ids" in args:
+        ids = filters.batch_ids(args)
+        texts, found = tracks_by_ids(dataset().index, ids)
+        data = ",".join("null" if text is None else text for text in texts)
+        return body(
+            f'{{"data":[{data}],"meta":{{"requested":{len(ids)},"found":{found}}}}}'.encode()
+        )
+    query = filters.track_query(args)
+    return listing(list_tracks(dataset().index, query), query)
 
 
 @bp.get("/tracks/<track_id>")
@@ -100,4 +108,4 @@ def health() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     query_args(params.NO_PARAMS)
-    return body(openapi_document())
+    return body(openapi_document(current_app.config["CACHE_MAX_AGE"]))

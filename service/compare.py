@@ -19,7 +19,7 @@ import numpy as np
 
 from contract import FEATURES
 from service.index import TrackIndex, genre_values, row_of, track_texts
-from service.queries import NotFoundError, genre_not_found
+from service.params import genre_not_found, track_not_found
 
 BELOW_AVERAGE_UNDER = 25.0
 ABOVE_AVERAGE_OVER = 75.0
@@ -55,7 +55,7 @@ def comparison(
         raise genre_not_found(genre_id)
     row = row_of(index, track_id)
     if row is None:
-        raise NotFoundError(f"Track not found: '{track_id[:100]}'")
+        raise track_not_found(track_id)
     features = {}
     for feature in FEATURES:
         track_value = index.values[feature].item(row)

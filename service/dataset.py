@@ -18,8 +18,10 @@ import polars as pl
 from contract import (
     CURATED_SCHEMAS,
     FEATURE_HISTOGRAMS,
+    GENRE_MOODS,
     GENRES,
     GLOBAL_SUMMARY,
+    MOOD_GRID,
     TOP_ARTISTS,
     TRACK_GENRES,
     TRACKS,
@@ -86,6 +88,8 @@ def check_consistency(frames: dict[str, pl.DataFrame]) -> None:
         (TRACK_GENRES, "genre_id"),
         (FEATURE_HISTOGRAMS, "genre_id"),
         (TOP_ARTISTS, "genre_id"),
+        (MOOD_GRID, "genre_id"),
+        (GENRE_MOODS, "genre_id"),
     ):
         if not frames[name][column].is_in(genres["id"].implode()).all():
             problems.append(f"{name} has a {column} that is not in {GENRES}")
@@ -100,7 +104,7 @@ def build_dataset(
 ) -> Dataset:
     """Index the frames and serialise the bodies of every fixed response."""
     objects = genre_objects(frames[GENRES])
-    details = genre_details(objects, frames[FEATURE_HISTOGRAMS], frames[TOP_ARTISTS])
+    details = genre_details(objects, frames)
     health = health_payload(
         manifest, frames[TRACKS].height, frames[GENRES].height, frames[TRACK_GENRES].height
     )

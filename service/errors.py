@@ -13,8 +13,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from service.dataset import to_json
-from service.params import ParamError
-from service.queries import NotFoundError
+from service.params import NotFoundError, ParamError
 
 LOG = logging.getLogger("service")
 DOCS_HINT = "see /api/v1/openapi.json"

@@ -1,10 +1,11 @@
 """The in-memory track index each worker builds once from the curated frames.
 
 Rows are the unique tracks in id order. The index keeps only what requests need: the sorted ids
-(as fixed-width bytes, for lookup by binary search), the numeric columns filters and /compare
-read, one row order per sort key (ties by id), genre membership, the distinct artists strings,
-and each track's JSON text. Work a request may never need is done on first use and kept: a
-genre's sorted members and sorted feature values (well under a millisecond each), and the JSON
+(as fixed-width bytes, for lookup by binary search), the numeric columns filters, sorts and
+/compare read, each categorical field as small integer codes (for equality filters and facets),
+one row order per sort key (ties by id) and each row's rank in it, genre membership, the
+distinct artists strings, and each track's JSON text. Work a request may never need is done on
+first use and kept: a genre's sorted feature values (well under a millisecond), and the JSON
 text of tracks, encoded by Polars for just the rows a request needs and kept up to a bound.
 This module never imports Flask.
 """
@@ -12,14 +13,13 @@ This module never imports Flask.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from contract import FEATURES
-from service.params import SORTS
+from contract import CAMELOT_CODES, FEATURES, MOODS, CuratedDatasetError
+from service.params import NUMERIC_COLUMNS, SORTS
 from service.textsearch import Haystack, build_haystack
 
 ID_WIDTH = 22  # contract.TRACK_ID_PATTERN: 22 letters and digits
@@ -35,13 +35,24 @@ TRACK_FIELDS: tuple[str, ...] = (
     "popularity",
     "duration_ms",
     *FEATURES,
+    "mood",
     "key",
+    "key_name",
     "mode",
+    "camelot",
     "time_signature",
     "explicit",
     "source",
 )
-VALUE_COLUMNS: tuple[str, ...] = ("popularity", *FEATURES, "key", "mode")
+# Categorical fields and their values in facet order: a row's code is the position of its value.
+CATEGORIES: dict[str, tuple[object, ...]] = {
+    "mood": MOODS,
+    "key": tuple(range(-1, 12)),
+    "camelot": (*CAMELOT_CODES, None),  # None: no key detected
+    "mode": (0, 1),
+    "time_signature": tuple(range(0, 8)),
+    "explicit": (False, True),
+}
 TEXTS_KEPT = 262_144  # tracks' JSON texts kept: all of the real dataset, a bound at 1M rows
 
 
@@ -62,7 +73,8 @@ class TrackIndex:
     """Everything a track query reads; see the module docstring."""
 
     ids: np.ndarray  # S22 ids, sorted: row order
-    values: dict[str, np.ndarray]  # VALUE_COLUMNS in row order
+    values: dict[str, np.ndarray]  # params.NUMERIC_COLUMNS in row order
+    codes: dict[str, np.ndarray]  # CATEGORIES: each row's code (int8) in row order
     genre_ids: tuple[str, ...]  # catalogue order
     genre_codes: dict[str, int]  # genre id -> its position in the catalogue
     genre_rows: np.ndarray  # member rows grouped by genre code, ascending within a genre
@@ -72,7 +84,6 @@ class TrackIndex:
     orders: dict[str, np.ndarray] = field(default_factory=dict)  # sort -> every row, in order
     ranks: dict[str, np.ndarray] = field(default_factory=dict)  # sort -> each row's position
     artists: list[tuple[np.ndarray, Haystack]] = field(default_factory=list)  # row codes, texts
-    genre_orders: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     genre_values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
@@ -93,13 +104,31 @@ def build_track_index(
     by_genre = np.argsort(codes * len(ids) + rows)
     return TrackIndex(
         ids=ids,
-        values={column: tracks[column].to_numpy() for column in VALUE_COLUMNS},
+        values={column: tracks[column].to_numpy() for column in NUMERIC_COLUMNS},
+        codes={name: category_codes(tracks[name], values) for name, values in CATEGORIES.items()},
         genre_ids=genre_ids,
         genre_codes={genre: code for code, genre in enumerate(genre_ids)},
         genre_rows=rows[by_genre].astype(np.int32),
         genre_bounds=np.searchsorted(codes[by_genre], np.arange(len(genre_ids) + 1)),
         texts=TrackTexts(tracks, track_genres, catalogue),
     )
+
+
+def category_codes(column: pl.Series, values: tuple[object, ...]) -> np.ndarray:
+    """Each row's position in `values` (int8); a value outside them is a CuratedDatasetError."""
+    known = [value for value in values if value is not None]
+    codes = column.replace_strict(
+        known, list(range(len(known))), default=None, return_dtype=pl.Int8
+    )
+    unknown = codes.is_null() & column.is_not_null()
+    if unknown.any():
+        bad = column.filter(unknown).head(3).to_list()
+        raise CuratedDatasetError(f"tracks.{column.name} has values outside {values}: {bad}")
+    if None in values:
+        codes = codes.fill_null(values.index(None))
+    elif codes.null_count():
+        raise CuratedDatasetError(f"tracks.{column.name} has nulls")
+    return codes.to_numpy()
 
 
 def sort_order(index: TrackIndex, sort: str) -> np.ndarray:
@@ -217,7 +246,7 @@ def _joined(texts: TrackTexts) -> pl.DataFrame:
 
 def warm(index: TrackIndex, block: int = 8192) -> None:
     """Do now the work requests would do on first use: sort orders, the artist search, every
-    genre's orders and values, and (when they all fit in the cache) every track's JSON text.
+    genre's sorted values, and (when they all fit in the cache) every track's JSON text.
 
     Meant for a background thread started once the worker is ready: Polars does the heavy part
     without holding the GIL, and whatever a request needs before it is done, it builds itself.
@@ -226,7 +255,6 @@ def warm(index: TrackIndex, block: int = 8192) -> None:
         sort_order(index, sort)
     artist_search(index)
     for genre in index.genre_ids:
-        genre_orders(index, genre)
         genre_values(index, genre)
     total = len(index.ids)
     if total > TEXTS_KEPT:
@@ -240,42 +268,15 @@ def warm(index: TrackIndex, block: int = 8192) -> None:
         texts.frame.clear()  # every text is cached: the joined frame is not needed any more
 
 
-def genre_orders(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
-    """A genre's member rows in every sort order (None for an unknown genre)."""
-    return _per_genre(
-        index.genre_orders,
-        index,
-        genre,
-        lambda members: {
-            sort: members[np.argsort(sort_rank(index, sort)[members], kind="stable")]
-            for sort in SORTS
-        },
-    )
-
-
 def genre_values(index: TrackIndex, genre: str) -> dict[str, np.ndarray] | None:
     """A genre's members' values of every feature, sorted (None for an unknown genre)."""
-    return _per_genre(
-        index.genre_values,
-        index,
-        genre,
-        lambda members: {feature: np.sort(index.values[feature][members]) for feature in FEATURES},
-    )
-
-
-def _per_genre(
-    cache: dict[str, dict[str, np.ndarray]],
-    index: TrackIndex,
-    genre: str,
-    build: Callable[[np.ndarray], dict[str, np.ndarray]],
-) -> dict[str, np.ndarray] | None:
-    """A genre's entry of a first-use cache, built from its member rows (None if unknown)."""
-    entry = cache.get(genre)
+    entry = index.genre_values.get(genre)
     if entry is None:
         members = genre_members(index, genre)
         if members is None:
             return None
-        entry = cache[genre] = build(members)
+        entry = {feature: np.sort(index.values[feature][members]) for feature in FEATURES}
+        index.genre_values[genre] = entry
     return entry
 
 

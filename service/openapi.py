@@ -1,18 +1,28 @@
-"""The OpenAPI 3.1 document of /api/v1, generated from the parameter declarations in params.py."""
+"""The OpenAPI 3.1 document of /api/v1, generated from the parameter declarations.
+
+Query parameters come from the same `Param` tuples that parse requests (service/params.py and
+the filter table in service/filters.py), and payloads from service/schemas.py, so the document
+cannot drift from what the service accepts and sends.
+"""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
-from contract import FEATURES, RANGES, TRACK_ID_PATTERN
-from service import params
-from service.compare import ABOVE_AVERAGE_OVER, BELOW_AVERAGE_UNDER
+from service import filters, params
 from service.dataset import to_json
-from service.summaries import DISTRIBUTION_ORDER
+from service.schemas import (
+    INTEGER,
+    PERCENTILE_TEXT,
+    PRIMARY_GENRE_TEXT,
+    STRING,
+    Schema,
+    obj,
+    ref,
+    schemas,
+)
 
-Schema = dict[str, Any]
 ERRORS_TEXT = (
     'Every error has the body {"error": "<what is wrong and what is allowed>", "status": N} with '
     "N the HTTP status: 400 for a missing, repeated, unknown or invalid query parameter (or min "
@@ -21,161 +31,45 @@ ERRORS_TEXT = (
 )
 CACHING_TEXT = (
     "Successful GET responses carry an ETag (per dataset version and URL) and Cache-Control: "
-    "public, max-age=300; a request with a matching If-None-Match gets 304. Every response "
+    "public, max-age={max_age}; a request with a matching If-None-Match gets 304. Every response "
     "carries Access-Control-Allow-Origin: *."
 )
-PERCENTILE_TEXT = (
-    "Mid-rank percentile of the track's value within the genre's distribution of the feature: "
-    "100 * (tracks below + tracks equal / 2) / tracks in genre, rounded to 1 decimal. "
-    f'percentile_label is "below average" under {BELOW_AVERAGE_UNDER:g}, "above average" over '
-    f'{ABOVE_AVERAGE_OVER:g}, else "near average", so it means the same for every feature.'
-)
-PRIMARY_GENRE_TEXT = (
-    "genre_id/genre_name is the track's primary genre: the first genre of the catalogue order "
-    "(the order of /genres) that the track belongs to; genres lists all of them in that order."
+LIST_TEXT = (
+    "Lists (key, mood, camelot, facets, ids) are comma-separated in one parameter, e.g. "
+    "mood=calm,happy; a list matches any of its values."
 )
 
 
-def ref(name: str) -> Schema:
-    """A reference to a component schema."""
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict[str, Schema], description: str = "") -> Schema:
-    """A closed object schema whose properties are all required."""
-    schema: Schema = {"type": "object", "properties": properties, "required": list(properties)}
-    return {**schema, "description": description} if description else schema
-
-
-def number(decimals: str = "", nullable: bool = False) -> Schema:
-    """A number schema (nullable when a genre has no tracks)."""
-    schema: Schema = {"type": ["number", "null"] if nullable else "number"}
-    return {**schema, "description": decimals} if decimals else schema
-
-
-INTEGER: Schema = {"type": "integer"}
-STRING: Schema = {"type": "string"}
-NULLABLE_STRING: Schema = {"type": ["string", "null"]}
-ENVELOPE_META = obj({"total": INTEGER, "limit": INTEGER, "offset": INTEGER})
-
-
-def _range(name: str) -> Schema:
-    low, high = RANGES[name]
-    return {"minimum": low, "maximum": high}
-
-
-def schemas() -> dict[str, Schema]:
-    """Component schemas of every payload."""
-    averages = {f"avg_{f}": number("Rounded to 4 decimals.", True) for f in FEATURES}
-    track = obj(
-        {
-            "id": {"type": "string", "pattern": TRACK_ID_PATTERN},
-            "name": NULLABLE_STRING,
-            "artists": NULLABLE_STRING,
-            "album": NULLABLE_STRING,
-            "genre_id": STRING,
-            "genre_name": STRING,
-            "genres": {"type": "array", "items": STRING},
-            "popularity": {**INTEGER, **_range("popularity")},
-            "duration_ms": INTEGER,
-            **{f: {**number(), **_range(f)} for f in FEATURES},
-            "key": {**INTEGER, **_range("key")},
-            "mode": {**INTEGER, **_range("mode")},
-            "time_signature": INTEGER,
-            "explicit": {"type": "boolean"},
-            "source": {"const": "spotify"},
-        },
-        PRIMARY_GENRE_TEXT,
-    )
-    genre = obj(
-        {
-            "id": STRING,
-            "name": STRING,
-            "description": STRING,
-            "track_count": INTEGER,
-            **averages,
-            "updated_at": {**STRING, "description": "UTC, e.g. 2026-03-22T00:00:00"},
-        }
-    )
-    feature_comparison = obj(
-        {
-            "track_value": number(),
-            "genre_avg": number("The genre average, 4 decimals.", True),
-            "delta": number("track_value - genre_avg, 4 decimals.", True),
-            "percentile": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
-            "percentile_label": {"enum": ["below average", "near average", "above average", None]},
-        },
-        PERCENTILE_TEXT,
-    )
-    buckets = {"type": "array", "items": obj({"bucket": INTEGER, "count": INTEGER})}
-    return {
-        "Error": obj({"error": STRING, "status": INTEGER}),
-        "Track": track,
-        "Genre": genre,
-        "Stats": obj(
-            {
-                "totals": obj({"tracks": INTEGER, "genres": INTEGER}),
-                "global_averages": obj(
-                    {f"avg_{f}": number(nullable=True) for f in FEATURES},
-                    "Over unique tracks; tempo and loudness to 2 decimals, the rest to 3.",
-                ),
-                "genres": {
-                    "type": "array",
-                    "items": obj({"id": STRING, "name": STRING, "track_count": INTEGER}),
-                },
-            }
-        ),
-        "GenreDetail": obj(
-            {
-                "genre": ref("Genre"),
-                "distributions": {
-                    "type": "object",
-                    "properties": {f: buckets for f in DISTRIBUTION_ORDER},
-                    "description": "Buckets are labelled by their lower edge: per cent for 0-1 "
-                    "features (0, 10, ... 90), BPM for tempo (10 wide), dB for loudness (5 wide).",
-                },
-                "top_artists": {
-                    "type": "array",
-                    "items": obj({"artists": STRING, "track_count": INTEGER}),
-                },
-            }
-        ),
-        "Comparison": obj(
-            {
-                "track": ref("Track"),
-                "genre": ref("Genre"),
-                "comparison": obj({f: ref("FeatureComparison") for f in FEATURES}),
-            }
-        ),
-        "FeatureComparison": feature_comparison,
-        "Health": obj(
-            {
-                "status": {"const": "ok"},
-                "dataset": obj(
-                    {"version": STRING, "created_at": NULLABLE_STRING, "schema_version": INTEGER}
-                ),
-                "counts": obj({"tracks": INTEGER, "genres": INTEGER, "track_genres": INTEGER}),
-            }
-        ),
-    }
-
-
-def query_parameter(spec: params.Param) -> Schema:
-    """An OpenAPI query parameter from a params.Param declaration."""
+def value_schema(spec: params.Param) -> Schema:
+    """The schema of one value of a parameter."""
     schema: Schema = {"type": spec.kind}
-    for key, value in (
-        ("minimum", spec.minimum),
-        ("maximum", spec.maximum),
-        ("default", spec.default),
-        ("pattern", spec.pattern),
-    ):
-        if value is not None:
-            schema[key] = value
+    if spec.minimum is not None:
+        schema["minimum"] = spec.minimum
+    if spec.maximum is not None:
+        schema["maximum"] = spec.maximum
+    if spec.pattern is not None:  # JSON Schema patterns are unanchored; parsing matches in full
+        schema["pattern"] = f"^{spec.pattern.removeprefix('^').removesuffix('$')}$"
     if spec.choices:
         schema["enum"] = list(spec.choices)
     if spec.kind == "string" and not spec.choices and not spec.pattern:
         schema["minLength"] = 1
+    return schema
+
+
+def query_parameter(spec: params.Param) -> Schema:
+    """An OpenAPI query parameter from a params.Param declaration."""
+    schema = value_schema(spec)
+    if spec.many:
+        schema = {"type": "array", "items": schema, "minItems": 1}
+        if spec.max_items is not None:
+            schema["maxItems"] = spec.max_items
+        if spec.distinct:
+            schema["uniqueItems"] = True
+    if spec.default is not None:
+        schema["default"] = spec.default
     parameter = {"name": spec.name, "in": "query", "required": spec.required, "schema": schema}
+    if spec.many:
+        parameter |= {"style": "form", "explode": False}
     return {**parameter, "description": spec.description}
 
 
@@ -207,6 +101,18 @@ class Endpoint:
 GENRE_PATH = path_parameter("genre", "Genre id, e.g. ambient (see /genres).")
 TRACK_PATH = path_parameter("track_id", "Spotify track id, e.g. 0yc6Gst2xkRu0eMLeRMGCX.")
 TRACKS = {"type": "array", "items": ref("Track")}
+LISTING_META = obj(
+    {"total": INTEGER, "limit": INTEGER, "offset": INTEGER, "facets": ref("Facets")},
+    "facets is present only when the facets parameter is given.",
+    optional=("facets",),
+)
+BATCH = obj(
+    {
+        "data": {"type": "array", "items": {"anyOf": [ref("Track"), {"type": "null"}]}},
+        "meta": obj({"requested": INTEGER, "found": INTEGER}),
+    },
+    "The answer to ids=…: the tracks in the order asked, null for an id not in the dataset.",
+)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/stats", "getStats", "Totals, global averages and genre counts.", ref("Stats")),
     Endpoint(
@@ -218,7 +124,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "/genres/{genre}",
         "getGenre",
-        "A genre with its feature distributions and top artists.",
+        "A genre with its feature distributions, top artists, mood counts and mood grid.",
         ref("GenreDetail"),
         path_params=(GENRE_PATH,),
         not_found="Unknown genre.",
@@ -226,22 +132,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "/genres/{genre}/tracks",
         "listGenreTracks",
-        "The tracks that belong to a genre (primary or not), paged.",
+        "The tracks that belong to a genre (primary or not), filtered like /tracks, paged.",
         TRACKS,
-        params.GENRE_TRACKS_PARAMS,
+        filters.GENRE_TRACKS_PARAMS,
         (GENRE_PATH,),
         paged=True,
-        not_found="Unknown genre.",
+        not_found="Unknown genre, or unknown harmonic_to track.",
     ),
     Endpoint(
         "/tracks",
         "listTracks",
-        "Tracks filtered by genre, artist and audio features, paged; a track is listed once "
-        "even if it belongs to several genres.",
+        "Tracks filtered by genre, artist and every audio feature, sorted and paged, with facet "
+        "counts on request; a track is listed once even if it belongs to several genres. With "
+        "ids=… (and nothing else): a batch of up to 100 tracks by id.",
         TRACKS,
-        params.TRACKS_PARAMS,
+        (*filters.TRACKS_PARAMS, filters.IDS_PARAM),
         paged=True,
-        not_found="Unknown genre in the genre filter.",
+        not_found="Unknown genre in the genre filter, or unknown harmonic_to track.",
     ),
     Endpoint(
         "/tracks/{track_id}",
@@ -269,15 +176,26 @@ def _error(description: str) -> Schema:
     return {"description": description, "content": content}
 
 
-def operation(endpoint: Endpoint) -> Schema:
-    """The GET operation of one endpoint."""
+def success_schema(endpoint: Endpoint) -> Schema:
+    """The schema of an endpoint's 200 body: the envelope around its data."""
     envelope = {"data": endpoint.data}
     if endpoint.paged:
-        envelope["meta"] = ENVELOPE_META
+        envelope["meta"] = LISTING_META
     elif endpoint.path == "/genres":
         envelope["meta"] = obj({"total": INTEGER})
+    if endpoint.path == "/tracks":
+        return {"oneOf": [obj(envelope), BATCH]}
+    return obj(envelope)
+
+
+def operation(endpoint: Endpoint) -> Schema:
+    """The GET operation of one endpoint."""
+    ok = {
+        "description": "OK",
+        "content": {"application/json": {"schema": success_schema(endpoint)}},
+    }
     responses: Schema = {
-        "200": {"description": "OK", "content": {"application/json": {"schema": obj(envelope)}}},
+        "200": ok,
         "304": {"description": "Not modified: If-None-Match matched the ETag."},
         "400": _error("A query parameter is missing, repeated, unknown or invalid."),
         "500": _error("Unexpected failure; the body has no internals."),
@@ -293,12 +211,13 @@ def operation(endpoint: Endpoint) -> Schema:
 
 
 @functools.cache
-def openapi_document() -> bytes:
-    """The serialised OpenAPI 3.1 document."""
-    description = " ".join((ERRORS_TEXT, CACHING_TEXT, PRIMARY_GENRE_TEXT, PERCENTILE_TEXT))
+def openapi_document(max_age: int) -> bytes:
+    """The serialised OpenAPI 3.1 document (max_age: the Cache-Control max-age served)."""
+    texts = (ERRORS_TEXT, CACHING_TEXT.format(max_age=max_age), LIST_TEXT, PRIMARY_GENRE_TEXT,
+             PERCENTILE_TEXT)  # fmt: skip
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "kapiko API", "version": "1.0.0", "description": description},
+        "info": {"title": "kapiko API", "version": "1.1.0", "description": " ".join(texts)},
         "servers": [{"url": "/api/v1"}],
         "paths": {endpoint.path: {"get": operation(endpoint)} for endpoint in ENDPOINTS},
         "components": {

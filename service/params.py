@@ -14,84 +14,105 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contract import RANGES, TRACK_ID_PATTERN
+from contract import TRACK_ID_PATTERN
 
 
 class ParamError(ValueError):
     """A query parameter is missing, repeated, unknown or invalid; the message says what is allowed."""
 
 
+class NotFoundError(LookupError):
+    """A genre or track id that is not in the dataset; the message names it."""
+
+
+def genre_not_found(genre: str) -> NotFoundError:
+    """The error for an unknown genre id."""
+    return NotFoundError(f"Genre not found: '{genre[:100]}' (see /api/v1/genres)")
+
+
+def track_not_found(track_id: str, where: str = "") -> NotFoundError:
+    """The error for an unknown track id (`where` names the parameter that gave it)."""
+    return NotFoundError(f"Track not found: '{track_id[:100]}'{where}")
+
+
 @dataclass(frozen=True)
 class Param:
-    """One query parameter: its type, bounds or choices, default and description."""
+    """One query parameter: its type, bounds or choices, default and description.
+
+    A `many` parameter takes a comma-separated list of up to `max_items` values (distinct unless
+    `distinct` is false), each checked like a single value; it parses to a tuple.
+    """
 
     name: str
-    kind: str  # "string", "integer" or "number"
+    kind: str  # "string", "integer", "number" or "boolean"
     description: str
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[Any, ...] = ()
     default: Any = None
     required: bool = False
     pattern: str | None = None
+    many: bool = False
+    max_items: int | None = None
+    distinct: bool = True  # a `many` parameter refuses repeated values
+    expected: str | None = None  # what one value must be, in words, where a pattern is too terse
 
 
-@dataclass(frozen=True)
-class TrackQuery:
-    """Filters, sort and page of a track listing; None means "no filter"."""
-
-    genre: str | None = None
-    artist: str | None = None
-    min_energy: float | None = None
-    max_energy: float | None = None
-    min_tempo: float | None = None
-    max_tempo: float | None = None
-    key: int | None = None
-    mode: int | None = None
-    sort: str = "popularity"
-    limit: int = 20
-    offset: int = 0
-
-
-# Sort keys: name -> (column, descending). Ties are always broken by track id ascending.
-SORTS: dict[str, tuple[str, bool]] = {
-    "popularity": ("popularity", True),
-    "energy": ("energy", True),
-    "energy_asc": ("energy", False),
-    "tempo": ("tempo", True),
-    "tempo_asc": ("tempo", False),
-    "valence": ("valence", True),
-    "name": ("name", False),
-}
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+# Numeric columns every listing can filter (min_/max_) and sort by.
+NUMERIC_COLUMNS: tuple[str, ...] = (
+    "popularity",
+    "energy",
+    "tempo",
+    "valence",
+    "danceability",
+    "acousticness",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+    "loudness",
+    "duration_ms",
+)
+# Sort keys: name -> (column, descending). Ties are always broken by track id ascending.
+
+
+def _sorts() -> dict[str, tuple[str, bool]]:
+    """The API contract's seven names first (they keep their meaning), then every numeric
+    column highest first as `<column>` and lowest first as `<column>_asc`, and name Z-A."""
+    sorts = {
+        "popularity": ("popularity", True),
+        "energy": ("energy", True),
+        "energy_asc": ("energy", False),
+        "tempo": ("tempo", True),
+        "tempo_asc": ("tempo", False),
+        "valence": ("valence", True),
+        "name": ("name", False),
+    }
+    for column in NUMERIC_COLUMNS:
+        sorts.setdefault(column, (column, True))
+        sorts.setdefault(f"{column}_asc", (column, False))
+    sorts["name_desc"] = ("name", True)
+    return sorts
+
+
+SORTS: dict[str, tuple[str, bool]] = _sorts()
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_BOOLEANS = {"true": True, "false": False}
 
 _SORT_TEXT = (
-    "Sort order; ties are broken by track id ascending. popularity, energy, tempo and valence "
-    "sort highest first, energy_asc and tempo_asc lowest first, name A-Z ignoring case."
+    "Sort order; ties are broken by track id ascending. A numeric column's name sorts highest "
+    "first and <column>_asc lowest first (popularity, energy, tempo, valence, danceability, "
+    "acousticness, instrumentalness, speechiness, liveness, loudness, duration_ms); name sorts "
+    "A-Z ignoring case and name_desc Z-A."
 )
 PAGE_PARAMS: tuple[Param, ...] = (
     Param("sort", "string", _SORT_TEXT, choices=tuple(SORTS), default="popularity"),
     Param("limit", "integer", "Tracks per page.", 1, MAX_LIMIT, default=DEFAULT_LIMIT),
     Param("offset", "integer", "Number of matching tracks to skip.", 0, None, default=0),
 )
-TRACK_FILTER_PARAMS: tuple[Param, ...] = (
-    Param("genre", "string", "Only tracks that belong to this genre id (any of their genres)."),
-    Param("artist", "string", "Only tracks whose artists contain this text, ignoring case."),
-    Param("min_energy", "number", "Minimum energy, inclusive.", *RANGES["energy"]),
-    Param("max_energy", "number", "Maximum energy, inclusive.", *RANGES["energy"]),
-    Param("min_tempo", "number", "Minimum tempo in BPM, inclusive.", *RANGES["tempo"]),
-    Param("max_tempo", "number", "Maximum tempo in BPM, inclusive.", *RANGES["tempo"]),
-    Param(
-        "key", "integer", "Musical key: 0=C, 1=C#, ... 11=B, -1=no key detected.", *RANGES["key"]
-    ),
-    Param("mode", "integer", "0 = minor, 1 = major.", *RANGES["mode"]),
-)
-TRACKS_PARAMS = TRACK_FILTER_PARAMS + PAGE_PARAMS
-GENRE_TRACKS_PARAMS = PAGE_PARAMS
 COMPARE_PARAMS: tuple[Param, ...] = (
     Param("track_id", "string", "Spotify track id.", required=True, pattern=TRACK_ID_PATTERN),
     Param("genre", "string", "Genre id to compare against.", required=True),
@@ -120,9 +141,25 @@ def parse(specs: tuple[Param, ...], query: Mapping[str, list[str]]) -> dict[str,
 
 
 def parse_value(spec: Param, text: str) -> Any:
-    """Convert one raw value according to its spec, or raise ParamError."""
+    """Convert one raw value (a list of them, for a `many` parameter), or raise ParamError."""
     if text == "":
         raise ParamError(f"'{spec.name}' must not be empty; {describe(spec)}")
+    if not spec.many:
+        return _parse_one(spec, text)
+    items = text.split(",")
+    if "" in items:
+        raise ParamError(f"'{spec.name}' has an empty item in '{text[:200]}'; {describe(spec)}")
+    if spec.max_items is not None and len(items) > spec.max_items:
+        raise ParamError(f"'{spec.name}' has {len(items)} items; {describe(spec)}")
+    values = tuple(_parse_one(spec, item) for item in items)
+    repeated = sorted({item for item, value in zip(items, values, strict=True)
+                       if spec.distinct and values.count(value) > 1})  # fmt: skip
+    if repeated:
+        raise ParamError(f"'{spec.name}' repeats {', '.join(repeated)}; give each value once")
+    return values
+
+
+def _parse_one(spec: Param, text: str) -> Any:
     value: Any
     if spec.kind == "integer":
         if not _INTEGER.fullmatch(text):
@@ -132,6 +169,10 @@ def parse_value(spec: Param, text: str) -> Any:
         if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
             raise ParamError(f"'{spec.name}' must be a number, got '{text}'; {describe(spec)}")
         value = float(text)
+    elif spec.kind == "boolean":
+        if text not in _BOOLEANS:
+            raise ParamError(f"'{spec.name}' must be true or false, got '{text}'")
+        value = _BOOLEANS[text]
     else:
         value = text
     _check_value(spec, value, text)
@@ -146,38 +187,38 @@ def _check_value(spec: Param, value: Any, text: str) -> None:
     if spec.choices and value not in spec.choices:
         raise ParamError(f"'{spec.name}' is not a known value, got '{text}'; {describe(spec)}")
     if spec.pattern and not re.fullmatch(spec.pattern, value):
-        raise ParamError(f"'{spec.name}' is malformed, got '{text}'; {describe(spec)}")
+        raise ParamError(f"'{spec.name}' is malformed, got '{text[:100]}'; {describe(spec)}")
 
 
 def describe(spec: Param) -> str:
     """What a parameter accepts, in words (used in error messages)."""
     if spec.choices:
-        return f"allowed values: {', '.join(spec.choices)}"
+        allowed = ", ".join(map(str, spec.choices))
+        if not spec.many:
+            return f"allowed values: {allowed}"
+        return f"expected a comma-separated list of distinct values from: {allowed}"
+    one = _describe_one(spec)
+    if not spec.many:
+        return f"expected {one}"
+    most = f"1 to {spec.max_items} " if spec.max_items else ""
+    distinct = "distinct " if spec.distinct else ""
+    return f"expected a comma-separated list of {most}{distinct}values, each {one}"
+
+
+def _describe_one(spec: Param) -> str:
+    if spec.expected:
+        return spec.expected
     if spec.pattern == TRACK_ID_PATTERN:
-        return "expected a 22-character Spotify id of letters and digits"
+        return "a 22-character Spotify id of letters and digits"
+    if spec.kind == "boolean":
+        return "true or false"
     if spec.kind == "string":
-        return "expected a non-empty string"
+        return "a non-empty string"
     kind = "an integer" if spec.kind == "integer" else "a number"
     if spec.maximum is None:
-        return f"expected {kind} >= {_number(spec.minimum)}"
-    return f"expected {kind} from {_number(spec.minimum)} to {_number(spec.maximum)}"
+        return f"{kind} >= {_number(spec.minimum)}"
+    return f"{kind} from {_number(spec.minimum)} to {_number(spec.maximum)}"
 
 
 def _number(value: float | None) -> str:
     return f"{value:g}" if value is not None else ""
-
-
-def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> TrackQuery:
-    """Parse /tracks (or, given a path genre, /genres/<genre>/tracks) into a TrackQuery."""
-    specs = TRACKS_PARAMS if genre is None else GENRE_TRACKS_PARAMS
-    values = parse(specs, query)
-    if genre is not None:
-        values["genre"] = genre
-    for low, high in (("min_energy", "max_energy"), ("min_tempo", "max_tempo")):
-        floor, ceiling = values.get(low), values.get(high)
-        if floor is not None and ceiling is not None and floor > ceiling:
-            raise ParamError(
-                f"'{low}' ({floor:g}) is greater than '{high}' ({ceiling:g}); "
-                f"'{low}' must be at most '{high}'"
-            )
-    return TrackQuery(**values)

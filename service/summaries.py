@@ -9,11 +9,12 @@ This module never imports Flask.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
+import contract as c
 from contract import FEATURES, UNIT_FEATURES
 
 GENRE_AVERAGE_DECIMALS = 4
@@ -34,8 +35,20 @@ def rounded(value: float | None, decimals: int) -> float | None:
 
 
 def timestamp(value: datetime | None) -> str | None:
-    """A UTC datetime as the contract writes it: 2026-03-22T00:00:00 (seconds, no offset)."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
+    """A datetime as RFC 3339 in UTC, to the second: 2026-03-22T00:00:00Z.
+
+    A naive value is taken as UTC (the pipeline writes UTC only).
+    """
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_timestamp(text: str | None) -> str | None:
+    """An ISO 8601 text (e.g. a manifest's created_at) as timestamp() writes it."""
+    return None if text is None else timestamp(datetime.fromisoformat(text))
 
 
 def genre_objects(genres: pl.DataFrame) -> list[dict[str, Any]]:
@@ -73,9 +86,11 @@ def stats_payload(summary: pl.DataFrame, genres: list[dict[str, Any]]) -> dict[s
 
 
 def genre_details(
-    genres: list[dict[str, Any]], histograms: pl.DataFrame, top_artists: pl.DataFrame
+    genres: list[dict[str, Any]], frames: dict[str, pl.DataFrame]
 ) -> dict[str, dict[str, Any]]:
-    """The /genres/<genre> payload of every genre: object, distributions and top artists."""
+    """The /genres/<genre> payload of every genre: object, distributions, top artists, moods
+    and the mood grid."""
+    histograms, top_artists = frames[c.FEATURE_HISTOGRAMS], frames[c.TOP_ARTISTS]
     buckets: dict[str, dict[str, list[dict[str, int]]]] = {g["id"]: {} for g in genres}
     for genre_id, feature, bucket, count in (
         histograms.sort("genre_id", "feature", "bucket")
@@ -90,6 +105,10 @@ def genre_details(
         .iter_rows()
     ):
         artists[genre_id].append({"artists": name, "track_count": track_count})
+    moods: dict[str, dict[str, int]] = {g["id"]: {} for g in genres}
+    for genre_id, mood, count in frames[c.GENRE_MOODS].iter_rows():  # in contract.MOODS order
+        moods[genre_id][mood] = count
+    grids = mood_grids([g["id"] for g in genres], frames[c.MOOD_GRID])
     return {
         genre["id"]: {
             "genre": genre,
@@ -99,8 +118,33 @@ def genre_details(
                 if feature in buckets[genre["id"]]
             },
             "top_artists": artists[genre["id"]],
+            "moods": moods[genre["id"]],
+            "mood_grid": grids[genre["id"]],
         }
         for genre in genres
+    }
+
+
+def mood_grids(genre_ids: list[str], grid: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Each genre's mood grid: counts[i][j] = tracks in energy bucket i and valence bucket j."""
+    rows_axis, columns_axis = c.MOOD_GRID_AXES
+    row_labels, column_labels = c.bucket_labels(rows_axis), c.bucket_labels(columns_axis)
+    cells = {
+        (genre_id, row, column): count
+        for genre_id, row, column, count in grid.select(
+            "genre_id", f"{rows_axis}_bucket", f"{columns_axis}_bucket", "count"
+        ).iter_rows()
+    }
+    return {
+        genre_id: {
+            f"{rows_axis}_buckets": row_labels,
+            f"{columns_axis}_buckets": column_labels,
+            "counts": [
+                [cells.get((genre_id, row, column), 0) for column in column_labels]
+                for row in row_labels
+            ],
+        }
+        for genre_id in genre_ids
     }
 
 
@@ -110,7 +154,7 @@ def health_payload(manifest: dict[str, Any], tracks: int, genres: int, membershi
         "status": "ok",
         "dataset": {
             "version": manifest.get("version"),
-            "created_at": manifest.get("created_at"),
+            "created_at": iso_timestamp(manifest.get("created_at")),
             "schema_version": manifest.get("schema_version"),
         },
         "counts": {"tracks": tracks, "genres": genres, "track_genres": memberships},

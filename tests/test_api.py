@@ -59,7 +59,7 @@ def test_genres(client: Any) -> None:
     ]  # fmt: skip
     assert ambient["track_count"] == 3
     assert (ambient["avg_energy"], ambient["avg_tempo"]) == (0.3667, 40.0)
-    assert ambient["updated_at"] == "2026-03-22T00:00:00"
+    assert ambient["updated_at"] == "2026-03-22T00:00:00Z"  # RFC 3339: a browser reads it as UTC
     assert [g["avg_energy"] for g in body["data"]] == [0.3667, 0.5, 0.7]
 
 
@@ -77,6 +77,24 @@ def test_genre_detail(client: Any) -> None:
         {"artists": "CIGARETTES after sex", "track_count": 1},
         {"artists": "Cigarettes After Sex", "track_count": 1},
     ]
+    # valence, energy: track 1 (0.2, 0.1) sad, 2 (0.4, 0.3) sad, 6 (0.3, 0.7) tense
+    assert data["moods"] == {"happy": 0, "tense": 1, "sad": 2, "calm": 0}
+    grid = data["mood_grid"]
+    assert grid["energy_buckets"] == grid["valence_buckets"] == list(range(0, 100, 10))
+    cells = {(i, j): n for i, row in enumerate(grid["counts"]) for j, n in enumerate(row) if n}
+    assert cells == {(1, 2): 1, (3, 4): 1, (7, 3): 1}  # (energy bucket, valence bucket)
+    assert len(grid["counts"]) == 10 and {len(row) for row in grid["counts"]} == {10}
+
+
+def test_genre_detail_moods_of_every_genre(client: Any) -> None:
+    # sleep: 2 (0.4, 0.3) sad, 3 (0.6, 0.3) calm, 4 (0.8, 0.9) happy;
+    # piano: 4 happy, 5 (0.1, 0.5) tense (0.5 counts as high energy), 6 (0.3, 0.7) tense
+    assert get(client, "/genres/sleep")["data"]["moods"] == {
+        "happy": 1, "tense": 0, "sad": 1, "calm": 1
+    }  # fmt: skip
+    assert get(client, "/genres/piano")["data"]["moods"] == {
+        "happy": 1, "tense": 2, "sad": 0, "calm": 0
+    }  # fmt: skip
 
 
 TRACK_4 = {
@@ -98,8 +116,11 @@ TRACK_4 = {
     "instrumentalness": 0.5,
     "speechiness": 0.05,
     "liveness": 0.1,
+    "mood": "happy",  # valence 0.8, energy 0.9
     "key": -1,
+    "key_name": None,  # no key detected
     "mode": 0,
+    "camelot": None,
     "time_signature": 4,
     "explicit": True,
     "source": "spotify",
@@ -180,8 +201,8 @@ def test_health(client: Any) -> None:
         "status": "ok",
         "dataset": {
             "version": TINY_VERSION,
-            "created_at": "2026-03-22T00:00:00+00:00",
-            "schema_version": 1,
+            "created_at": "2026-03-22T00:00:00Z",
+            "schema_version": 2,
         },
         "counts": {"tracks": 6, "genres": 3, "track_genres": 9},
     }
@@ -201,16 +222,18 @@ BAD_REQUESTS = [
     ("/tracks?min_energy=0.9&max_energy=0.1", 400, "'min_energy' (0.9) is greater than 'max_energy'"),
     ("/tracks?min_tempo=100&max_tempo=90", 400, "'min_tempo' (100) is greater than 'max_tempo' (90)"),
     ("/tracks?max_tempo=300", 400, "'max_tempo' is out of range"),
-    ("/tracks?key=12", 400, "'key' is out of range, got 12; expected an integer from -1 to 11"),
+    ("/tracks?key=12", 400, "'key' is out of range, got 12; expected a comma-separated list of "
+        "distinct values, each an integer from -1 to 11"),
     ("/tracks?mode=3", 400, "'mode' is out of range"),
-    ("/tracks?sort=loudness", 400, "'sort' is not a known value, got 'loudness'; allowed values: "
-        "popularity, energy, energy_asc, tempo, tempo_asc, valence, name"),
+    ("/tracks?sort=loud", 400, "'sort' is not a known value, got 'loud'; allowed values: "
+        "popularity, energy, energy_asc, tempo, tempo_asc, valence, name, popularity_asc,"),
     ("/tracks?artist=", 400, "'artist' must not be empty"),
     ("/tracks?genres=ambient", 400, "unknown query parameter 'genres'; allowed parameters: genre,"),
     ("/tracks?genre=jazz", 404, "Genre not found: 'jazz'"),
     ("/genres/ambient/tracks?limit=500", 400, "'limit' is out of range"),
-    ("/genres/ambient/tracks?sort=popularity_asc", 400, "'sort' is not a known value"),
-    ("/genres/ambient/tracks?genre=sleep", 400, "allowed parameters: sort, limit, offset"),
+    ("/genres/ambient/tracks?sort=Energy", 400, "'sort' is not a known value"),
+    ("/genres/ambient/tracks?genre=sleep", 400, "unknown query parameter 'genre'; allowed "
+        "parameters: artist, min_popularity,"),
     ("/genres/jazz/tracks", 404, "Genre not found: 'jazz'"),
     ("/genres/jazz", 404, "Genre not found: 'jazz'"),
     ("/genres/Ambient", 404, "Genre not found: 'Ambient'"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service import params
+from service import filters, params
 from service.openapi import ENDPOINTS
 
 API = "/api/v1"
@@ -25,6 +25,17 @@ def test_document_is_openapi_3_1(document: dict[str, Any]) -> None:
     assert document["servers"] == [{"url": API}]
     for text in ("percentile", "primary genre", "ETag", "Access-Control-Allow-Origin", "405"):
         assert text in document["info"]["description"]
+    assert "max-age=300;" in document["info"]["description"]
+
+
+def test_document_states_the_configured_cache_max_age(tiny_curated_dir: Any) -> None:
+    from service import create_app
+
+    app = create_app({"CURATED_DIR": str(tiny_curated_dir), "CACHE_MAX_AGE": 60})
+    client = app.test_client()
+    description = client.get(f"{API}/openapi.json").get_json()["info"]["description"]
+    assert "max-age=60;" in description and "max-age=300" not in description
+    assert client.get(f"{API}/stats").headers["Cache-Control"] == "public, max-age=60"
 
 
 def test_every_route_is_documented(tiny_app: Any, document: dict[str, Any]) -> None:
@@ -44,8 +55,8 @@ def test_every_route_is_documented(tiny_app: Any, document: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("path", "specs"),
     [
-        ("/tracks", params.TRACKS_PARAMS),
-        ("/genres/{genre}/tracks", params.GENRE_TRACKS_PARAMS),
+        ("/tracks", (*filters.TRACKS_PARAMS, filters.IDS_PARAM)),
+        ("/genres/{genre}/tracks", filters.GENRE_TRACKS_PARAMS),
         ("/compare", params.COMPARE_PARAMS),
         ("/stats", params.NO_PARAMS),
     ],
@@ -58,10 +69,14 @@ def test_every_query_parameter_is_documented(
     }
     assert list(documented) == [spec.name for spec in specs]
     for spec in specs:
-        schema = documented[spec.name]["schema"]
+        parameter = documented[spec.name]
+        schema = parameter["schema"]["items"] if spec.many else parameter["schema"]
         assert schema["type"] == spec.kind
-        assert documented[spec.name]["required"] == spec.required
+        assert parameter["required"] == spec.required
         assert schema.get("minimum") == spec.minimum and schema.get("maximum") == spec.maximum
+        if spec.many:  # a comma-separated list: form style, not exploded
+            assert (parameter["style"], parameter["explode"]) == ("form", False)
+            assert parameter["schema"]["type"] == "array"
 
 
 def test_every_operation_documents_its_errors(document: dict[str, Any]) -> None:
@@ -80,6 +95,12 @@ RESPONSES = [
     ("/genres/{genre}", "/genres/ambient"),
     ("/genres/{genre}/tracks", "/genres/sleep/tracks?sort=name"),
     ("/tracks", "/tracks?artist=eno"),
+    (
+        "/tracks",
+        "/tracks?mood=sad,tense&facets=mood,key,camelot,mode,time_signature,explicit,genre",
+    ),
+    ("/tracks", "/tracks?ids=0000000000000000000004,0000000000000000000099"),
+    ("/genres/{genre}/tracks", "/genres/piano/tracks?harmonic_to=0000000000000000000005"),
     ("/tracks/{track_id}", "/tracks/0000000000000000000004"),
     ("/compare", "/compare?track_id=0000000000000000000006&genre=ambient"),
     ("/health", "/health"),
@@ -104,8 +125,30 @@ def test_errors_match_the_documented_error_schema(tiny_app: Any, document: dict[
         jsonschema.Draft202012Validator(root).validate(tiny_app.test_client().get(API + url).json)
 
 
-def test_schemas_are_closed_enough_to_catch_a_missing_field(document: dict[str, Any]) -> None:
+def test_schemas_are_closed_enough_to_catch_a_missing_field(
+    tiny_app: Any, document: dict[str, Any]
+) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     root = {"$ref": "#/components/schemas/Track", "components": document["components"]}
+    validator = jsonschema.Draft202012Validator(root)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator(root).validate({"id": "0" * 22})
+        validator.validate({"id": "0" * 22})
+    track = tiny_app.test_client().get(f"{API}/tracks/0000000000000000000004").get_json()["data"]
+    validator.validate(track)
+    with pytest.raises(jsonschema.ValidationError, match="Additional properties"):
+        validator.validate({**track, "camelott": "8A"})  # a misspelt or undocumented field
+
+
+def test_every_object_schema_is_closed(document: dict[str, Any]) -> None:
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                assert node.get("additionalProperties") is False, node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document["components"]["schemas"])
+    walk({path: item["get"]["responses"]["200"] for path, item in document["paths"].items()})

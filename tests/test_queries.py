@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 import contract as c
 from service.compare import comparison, percentile, percentile_label
-from service.index import build_track_index, genre_orders, row_of, track_texts, warm
-from service.params import SORTS, TrackQuery
-from service.queries import NotFoundError
-from service.queries import list_tracks as list_texts
+from service.filters import TrackQuery
+from service.index import build_track_index, genre_values, row_of, track_texts, warm
+from service.params import SORTS, NotFoundError
+from service.queries import list_tracks as list_listing
 from service.queries import track_by_id as track_text
 from service.summaries import genre_details, genre_objects, stats_payload
 from service.textsearch import build_haystack, contains_mask, contains_mask_of
@@ -30,6 +30,19 @@ from service.textsearch import build_haystack, contains_mask, contains_mask_of
 
 def tid(n: int) -> str:
     return f"{n:0>22}"
+
+
+# key_name, camelot and mood of each TINY_TRACKS track, worked out by hand: (key, mode) and
+# (valence, energy) are 1: (5, 1) (0.2, 0.1), 2: (0, 0) (0.4, 0.3), 3: (5, 1) (0.6, 0.3),
+# 4: (-1, 0) (0.8, 0.9), 5: (11, 1) (0.1, 0.5), 6: (5, 0) (0.3, 0.7).
+DERIVED = {
+    1: ("F", "7B", "sad"),
+    2: ("C", "5A", "sad"),
+    3: ("F", "7B", "calm"),
+    4: (None, None, "happy"),
+    5: ("B", "1B", "tense"),
+    6: ("F", "4A", "tense"),
+}
 
 
 def tracks_frame() -> pl.DataFrame:
@@ -54,6 +67,7 @@ def tracks_frame() -> pl.DataFrame:
                 "time_signature": 4,
                 "explicit": values.get("explicit", False),
                 "source": "spotify",
+                **dict(zip(("key_name", "camelot", "mood"), DERIVED[n], strict=True)),
             }
         )
     return pl.DataFrame(rows, schema=c.CURATED_SCHEMAS[c.TRACKS])
@@ -95,8 +109,14 @@ def ids(tracks: list[dict[str, Any]]) -> list[int]:
 
 
 def list_tracks(index: Any, query: TrackQuery) -> tuple[list[dict[str, Any]], int]:
-    texts, total = list_texts(index, query)
-    return [json.loads(text) for text in texts], total
+    result = list_listing(index, query)
+    return [json.loads(text) for text in result.texts], result.total
+
+
+def f(**filters: Any) -> TrackQuery:
+    """A TrackQuery with these filters (genre, sort, limit and offset go to their fields)."""
+    fields = {k: filters.pop(k) for k in ("genre", "sort", "limit", "offset") if k in filters}
+    return TrackQuery(filters=filters, **fields)
 
 
 def track_by_id(index: Any, track_id: str) -> dict[str, Any]:
@@ -123,25 +143,25 @@ def test_list_tracks_sorts_with_ties_by_id(index: Any, sort: str, expected: list
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        (TrackQuery(genre="ambient"), [1, 2, 6]),
-        (TrackQuery(genre="sleep", sort="energy"), [4, 2, 3]),
-        (TrackQuery(genre="piano", sort="name"), [4, 5, 6]),
-        (TrackQuery(min_energy=0.3, max_energy=0.7), [2, 6, 3, 5]),
-        (TrackQuery(min_energy=0.9), [4]),
-        (TrackQuery(max_energy=0.1), [1]),
-        (TrackQuery(key=5), [1, 6, 3]),
-        (TrackQuery(key=-1), [4]),
-        (TrackQuery(mode=0), [2, 6, 4]),
-        (TrackQuery(min_tempo=60, max_tempo=90, sort="tempo"), [4, 1, 6]),
-        (TrackQuery(max_tempo=0), [2]),
-        (TrackQuery(artist="brian eno"), [2, 3]),
-        (TrackQuery(artist="CIGARETTES"), [1, 6]),
-        (TrackQuery(artist="ólafur"), [4]),
-        (TrackQuery(artist="ÓLAFUR ARN"), [4]),
-        (TrackQuery(artist="after sex", genre="piano"), [6]),
-        (TrackQuery(artist="nobody"), []),
-        (TrackQuery(genre="ambient", mode=0, sort="energy_asc"), [2, 6]),
-        (TrackQuery(genre="sleep", key=5, min_tempo=100), [3]),
+        (f(genre="ambient"), [1, 2, 6]),
+        (f(genre="sleep", sort="energy"), [4, 2, 3]),
+        (f(genre="piano", sort="name"), [4, 5, 6]),
+        (f(min_energy=0.3, max_energy=0.7), [2, 6, 3, 5]),
+        (f(min_energy=0.9), [4]),
+        (f(max_energy=0.1), [1]),
+        (f(key=(5,)), [1, 6, 3]),
+        (f(key=(-1,)), [4]),
+        (f(mode=0), [2, 6, 4]),
+        (f(min_tempo=60, max_tempo=90, sort="tempo"), [4, 1, 6]),
+        (f(max_tempo=0), [2]),
+        (f(artist="brian eno"), [2, 3]),
+        (f(artist="CIGARETTES"), [1, 6]),
+        (f(artist="ólafur"), [4]),
+        (f(artist="ÓLAFUR ARN"), [4]),
+        (f(artist="after sex", genre="piano"), [6]),
+        (f(artist="nobody"), []),
+        (f(genre="ambient", mode=0, sort="energy_asc"), [2, 6]),
+        (f(genre="sleep", key=(5,), min_tempo=100), [3]),
     ],
 )
 def test_list_tracks_filters(index: Any, query: TrackQuery, expected: list[int]) -> None:
@@ -154,7 +174,7 @@ def test_list_tracks_pages_count_every_match(index: Any) -> None:
     assert (ids(page), total) == ([2, 6], 6)
     page, total = list_tracks(index, TrackQuery(genre="sleep", limit=2, offset=2))
     assert (ids(page), total) == ([3], 3)
-    page, total = list_tracks(index, TrackQuery(key=5, limit=5, offset=10))
+    page, total = list_tracks(index, f(key=(5,), limit=5, offset=10))
     assert (ids(page), total) == ([], 3)
 
 
@@ -177,7 +197,10 @@ def test_track_by_id_has_primary_genre_and_all_genres(index: Any) -> None:
         -1,
         "spotify",
     )
-    assert list(track)[-5:] == ["key", "mode", "time_signature", "explicit", "source"]
+    assert list(track)[-8:] == [
+        "mood", "key", "key_name", "mode", "camelot", "time_signature", "explicit", "source"
+    ]  # fmt: skip
+    assert (track["mood"], track["key_name"], track["camelot"]) == ("happy", None, None)
 
 
 def test_row_of_finds_exact_ids_only(index: Any) -> None:
@@ -300,7 +323,7 @@ def test_genre_objects_round_averages_to_4_decimals() -> None:
         "avg_instrumentalness": 0.5681,
         "avg_speechiness": 0.0367,
         "avg_liveness": 0.121,
-        "updated_at": "2026-03-22T00:00:00",
+        "updated_at": "2026-03-22T00:00:00Z",
     }
 
 
@@ -338,7 +361,8 @@ def test_genre_details_list_buckets_in_order_and_top_artists_by_rank() -> None:
     top = pl.DataFrame(
         {"genre_id": ["ambient", "ambient"], "rank": [2, 1], "artists": ["B", "A"]},
     ).with_columns(track_count=pl.Series([1, 5]))
-    detail = genre_details(genres, histograms, top)["ambient"]
+    tables = {c.FEATURE_HISTOGRAMS: histograms, c.TOP_ARTISTS: top, **mood_tables()}
+    detail = genre_details(genres, tables)["ambient"]
     assert detail["genre"] is genres[0]
     assert detail["distributions"] == {
         "energy": [{"bucket": 0, "count": 4}, {"bucket": 10, "count": 1}],
@@ -349,7 +373,23 @@ def test_genre_details_list_buckets_in_order_and_top_artists_by_rank() -> None:
         {"artists": "A", "track_count": 5},
         {"artists": "B", "track_count": 1},
     ]
-    assert genre_details(genres, histograms, top)["sleep"]["top_artists"] == []
+    assert genre_details(genres, tables)["sleep"]["top_artists"] == []
+    assert detail["moods"] == {"happy": 3, "tense": 0, "sad": 1, "calm": 0}
+    assert detail["mood_grid"]["counts"][9][9] == 3 and detail["mood_grid"]["counts"][0][2] == 1
+    assert sum(map(sum, detail["mood_grid"]["counts"])) == 4
+    assert genre_details(genres, tables)["sleep"]["moods"] == {}
+
+
+def mood_tables() -> dict[str, pl.DataFrame]:
+    """Mood rows for ambient only: 3 happy tracks in the top cell, 1 sad at energy 0, valence 20."""
+    grid = pl.DataFrame(
+        {"genre_id": ["ambient", "ambient"], "energy_bucket": [90, 0], "valence_bucket": [90, 20],
+         "count": [3, 1]}
+    )  # fmt: skip
+    moods = pl.DataFrame(
+        {"genre_id": ["ambient"] * 4, "mood": list(c.MOODS), "count": [3, 0, 1, 0]}
+    )
+    return {c.MOOD_GRID: grid, c.GENRE_MOODS: moods}
 
 
 WORDS = st.text(alphabet="abcAB Éé;ß\u0130-", max_size=8)
@@ -393,13 +433,13 @@ def test_warm_does_every_first_use_ahead_and_agrees_with_on_demand_work() -> Non
     assert sorted(warmed.texts.cache) == rows
     assert warmed.texts.frame == []  # released: every text is cached
     assert set(warmed.orders) == set(warmed.ranks) == set(SORTS) and len(warmed.artists) == 1
-    assert set(warmed.genre_orders) == set(warmed.genre_values) == set(warmed.genre_ids)
+    assert set(warmed.genre_values) == set(warmed.genre_ids)
     assert [warmed.texts.cache[row] for row in rows] == track_texts(on_demand, rows)
     for genre in warmed.genre_ids:
-        expected = genre_orders(on_demand, genre)
+        expected = genre_values(on_demand, genre)
         assert expected is not None
-        assert {s: o.tolist() for s, o in warmed.genre_orders[genre].items()} == {
-            s: o.tolist() for s, o in expected.items()
+        assert {k: v.tolist() for k, v in warmed.genre_values[genre].items()} == {
+            k: v.tolist() for k, v in expected.items()
         }
 
 
@@ -410,4 +450,4 @@ def test_warm_skips_track_texts_that_would_not_fit(monkeypatch: pytest.MonkeyPat
     warmed = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
     warm(warmed)
     assert warmed.texts.cache == {}
-    assert set(warmed.genre_orders) == set(warmed.genre_ids)
+    assert set(warmed.genre_values) == set(warmed.genre_ids)

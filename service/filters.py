@@ -1,0 +1,313 @@
+"""The track filters: one declarative table drives parsing, querying and the OpenAPI document.
+
+Every track listing takes the same filters. Each entry of FILTERS declares its query parameters
+(service.params.Param, which parse them and document them) and how it narrows the rows: a boolean
+mask over the candidate rows (every track, or a genre's members). A filter that was not asked for
+gives no mask. Ranges are inclusive; a list (key, mood, camelot) matches any of its values.
+This module never imports Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from contract import CAMELOT_CODES, MOODS, RANGES, TRACK_ID_PATTERN
+from service.index import CATEGORIES, TrackIndex, artist_search, row_of
+from service.params import (
+    NUMERIC_COLUMNS,
+    PAGE_PARAMS,
+    Param,
+    ParamError,
+    parse,
+    track_not_found,
+)
+from service.textsearch import contains_mask, contains_mask_of
+
+Values = Mapping[str, Any]  # parsed query parameters, by name
+LOOP_SEARCH_MAX = 3000  # below this many candidate rows a loop beats the byte search
+CAMELOT_PATTERN = r"(?:[1-9]|1[0-2])[AB]"
+MAX_BATCH = 100
+FACETS: tuple[str, ...] = ("mood", "key", "camelot", "mode", "time_signature", "explicit", "genre")
+
+
+class Filter(Protocol):
+    """A filter: the query parameters it reads and the mask it makes of them."""
+
+    @property
+    def params(self) -> tuple[Param, ...]: ...
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        """Boolean mask over `rows` (every row if None), or None when the filter is not used."""
+        ...
+
+
+def _take(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return array if rows is None else array[rows]
+
+
+@dataclass(frozen=True)
+class Range:
+    """min_<column> and max_<column>: inclusive bounds on a numeric column."""
+
+    column: str
+    what: str  # the column and its unit, for descriptions
+    kind: str = "number"
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        low, high = RANGES.get(self.column, (0, None))
+        return tuple(
+            Param(f"{end}_{self.column}", self.kind, f"{label} {self.what}, inclusive.", low, high)
+            for end, label in (("min", "Minimum"), ("max", "Maximum"))
+        )
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        low, high = values.get(f"min_{self.column}"), values.get(f"max_{self.column}")
+        if low is None and high is None:
+            return None
+        column = _take(index.values[self.column], rows)
+        if high is None:
+            return column >= low
+        return column <= high if low is None else (column >= low) & (column <= high)
+
+
+@dataclass(frozen=True)
+class Category:
+    """<name>=<value> (or a comma-separated list when `many`): the field is one of the values."""
+
+    name: str
+    kind: str
+    description: str
+    many: bool = False
+    choices: tuple[Any, ...] = ()
+    pattern: str | None = None
+    expected: str | None = None
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        low, high = RANGES.get(self.name, (None, None))
+        return (
+            Param(
+                self.name,
+                self.kind,
+                self.description,
+                low,
+                high,
+                choices=self.choices,
+                pattern=self.pattern,
+                many=self.many,
+                expected=self.expected,
+            ),
+        )
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        chosen = values.get(self.name)
+        if chosen is None:
+            return None
+        wanted = chosen if self.many else (chosen,)
+        return code_mask(index, self.name, [CATEGORIES[self.name].index(v) for v in wanted], rows)
+
+
+def code_mask(
+    index: TrackIndex, name: str, codes: list[int], rows: np.ndarray | None
+) -> np.ndarray:
+    """Rows whose code of a categorical field is one of `codes`."""
+    column = _take(index.codes[name], rows)
+    if len(codes) == 1:
+        return column == codes[0]
+    allowed = np.zeros(len(CATEGORIES[name]), dtype=bool)
+    allowed[codes] = True
+    return allowed[column]
+
+
+@dataclass(frozen=True)
+class Artist:
+    """artist=<text>: the artists string contains the text, ignoring case."""
+
+    params: tuple[Param, ...] = (
+        Param("artist", "string", "Only tracks whose artists contain this text, ignoring case."),
+    )
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        artist = values.get("artist")
+        if artist is None:
+            return None
+        codes, haystack = artist_search(index)
+        if rows is not None and len(rows) <= LOOP_SEARCH_MAX:
+            return contains_mask_of(haystack, artist, codes[rows])
+        return contains_mask(haystack, artist)[_take(codes, rows)]
+
+
+def harmonic_matches(code: str) -> tuple[str, ...]:
+    """The Camelot codes that mix harmonically with `code`, in wheel order: the code itself,
+    one step either way round the wheel with the same letter, and the same number with the
+    other letter (its relative major or minor)."""
+    number, letter = int(code[:-1]), code[-1]
+    other = "B" if letter == "A" else "A"
+    near = {f"{number}{letter}", f"{number % 12 + 1}{letter}", f"{(number - 2) % 12 + 1}{letter}"}
+    return tuple(c for c in CAMELOT_CODES if c in near | {f"{number}{other}"})
+
+
+@dataclass(frozen=True)
+class Harmonic:
+    """harmonic_to=<track id>: the Camelot code mixes harmonically with that track's."""
+
+    params: tuple[Param, ...] = (
+        Param(
+            "harmonic_to",
+            "string",
+            "Only tracks whose Camelot code mixes harmonically with this track's: the same code, "
+            "one step round the wheel with the same letter, or the same number with the other "
+            "letter (the track itself matches too). Unknown track: 404.",
+            pattern=TRACK_ID_PATTERN,
+        ),
+    )
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        track_id = values.get("harmonic_to")
+        if track_id is None:
+            return None
+        row = row_of(index, track_id)
+        if row is None:
+            raise track_not_found(track_id, " (harmonic_to)")
+        code = CATEGORIES["camelot"][index.codes["camelot"][row]]
+        if code is None:
+            raise ParamError(
+                f"'harmonic_to' track {track_id} has no detected key (key -1), so it has no "
+                "Camelot code to match; choose a track with a key"
+            )
+        matches = harmonic_matches(str(code))
+        return code_mask(index, "camelot", [CATEGORIES["camelot"].index(c) for c in matches], rows)
+
+
+_RANGE_UNITS = {
+    "tempo": "tempo in BPM",
+    "loudness": "loudness in dB",
+    "popularity": "popularity (0-100)",
+    "duration_ms": "duration in milliseconds",
+}
+FILTERS: tuple[Filter, ...] = (
+    Artist(),
+    *(
+        Range(column, _RANGE_UNITS.get(column, f"{column} (0-1)"), "number")
+        if column not in ("popularity", "duration_ms")
+        else Range(column, _RANGE_UNITS[column], "integer")
+        for column in NUMERIC_COLUMNS
+    ),
+    Category(
+        "key",
+        "integer",
+        "Musical key: 0=C, 1=C#, ... 11=B, -1=no key detected; a comma-separated list matches "
+        "any of them.",
+        many=True,
+    ),
+    Category("mode", "integer", "0 = minor, 1 = major."),
+    Category("time_signature", "integer", "Estimated beats per bar (0-7; 0 and 1 occur)."),
+    Category("explicit", "boolean", "true: only explicit tracks; false: only the others."),
+    Category(
+        "mood",
+        "string",
+        "Mood quadrant (valence x energy, split at 0.5): happy, tense, sad or calm; a "
+        "comma-separated list matches any of them.",
+        many=True,
+        choices=MOODS,
+    ),
+    Category(
+        "camelot",
+        "string",
+        "Camelot key code, 1A-12A (minor) or 1B-12B (major); a comma-separated list matches any "
+        "of them.",
+        many=True,
+        pattern=CAMELOT_PATTERN,
+        expected="a Camelot code: 1A-12A (minor) or 1B-12B (major)",
+    ),
+    Harmonic(),
+)
+GENRE_PARAM = Param(
+    "genre", "string", "Only tracks that belong to this genre id (any of their genres)."
+)
+FACETS_PARAM = Param(
+    "facets",
+    "string",
+    "Comma-separated fields to count among all matching tracks (not just the page), returned "
+    "in meta.facets: mood, key, camelot, mode, time_signature, explicit, genre.",
+    choices=FACETS,
+    many=True,
+)
+FILTER_PARAMS: tuple[Param, ...] = tuple(p for f in FILTERS for p in f.params)
+TRACKS_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
+GENRE_TRACKS_PARAMS: tuple[Param, ...] = (*FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
+IDS_PARAM = Param(
+    "ids",
+    "string",
+    f"A batch: 1-{MAX_BATCH} comma-separated track ids, answered in the order asked (null for "
+    "an id not in the dataset); no other parameter may be given with it.",
+    pattern=TRACK_ID_PATTERN,
+    many=True,
+    max_items=MAX_BATCH,
+    distinct=False,
+)
+_FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
+
+
+@dataclass(frozen=True)
+class TrackQuery:
+    """A parsed track listing: its genre (from the path or the filter), filters, facets, page."""
+
+    genre: str | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)  # only the filters given
+    facets: tuple[str, ...] = ()
+    sort: str = "popularity"
+    limit: int = 20
+    offset: int = 0
+
+
+def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> TrackQuery:
+    """Parse /tracks (or, given a path genre, /genres/<genre>/tracks) into a TrackQuery."""
+    values = parse(TRACKS_PARAMS if genre is None else GENRE_TRACKS_PARAMS, query)
+    check_ranges(values)
+    return TrackQuery(
+        genre=genre if genre is not None else values["genre"],
+        filters={n: v for n, v in values.items() if n in _FILTER_NAMES and v is not None},
+        facets=values["facets"] or (),
+        sort=values["sort"],
+        limit=values["limit"],
+        offset=values["offset"],
+    )
+
+
+def check_ranges(values: Values) -> None:
+    """Refuse a min_<column> above its max_<column>."""
+    for column in NUMERIC_COLUMNS:
+        low, high = values.get(f"min_{column}"), values.get(f"max_{column}")
+        if low is not None and high is not None and low > high:
+            raise ParamError(
+                f"'min_{column}' ({low:g}) is greater than 'max_{column}' ({high:g}); "
+                f"'min_{column}' must be at most 'max_{column}'"
+            )
+
+
+def batch_ids(query: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """The ids of a batch request (`ids` alone), or ParamError."""
+    others = sorted(name for name in query if name != "ids")
+    if others:
+        raise ParamError(
+            f"'ids' cannot be combined with other parameters, got {', '.join(others)}; "
+            "ask for a batch with ids alone"
+        )
+    ids: tuple[str, ...] = parse((IDS_PARAM,), query)["ids"]
+    return ids
+
+
+def filter_mask(index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+    """The rows (every row if None) that pass every filter given, or None if none is given."""
+    mask: np.ndarray | None = None
+    for entry in FILTERS:
+        condition = entry.mask(index, values, rows)
+        if condition is not None:
+            mask = condition if mask is None else mask & condition
+    return mask

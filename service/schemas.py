@@ -1,0 +1,215 @@
+"""The JSON Schemas of every API payload (OpenAPI 3.1 components), closed to unknown fields.
+
+Every object schema lists all its properties as required and sets additionalProperties: false, so a
+test that validates responses against them catches a missing, misspelt or undocumented field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contract import CAMELOT_CODES, FEATURES, KEY_NAMES, MOODS, RANGES, TRACK_ID_PATTERN
+from service.compare import ABOVE_AVERAGE_OVER, BELOW_AVERAGE_UNDER
+from service.filters import FACETS as FACET_FIELDS
+from service.summaries import DISTRIBUTION_ORDER
+
+Schema = dict[str, Any]
+PERCENTILE_TEXT = (
+    "Mid-rank percentile of the track's value within the genre's distribution of the feature: "
+    "100 * (tracks below + tracks equal / 2) / tracks in genre, rounded to 1 decimal. "
+    f'percentile_label is "below average" under {BELOW_AVERAGE_UNDER:g}, "above average" over '
+    f'{ABOVE_AVERAGE_OVER:g}, else "near average", so it means the same for every feature.'
+)
+PRIMARY_GENRE_TEXT = (
+    "genre_id/genre_name is the track's primary genre: the first genre of the catalogue order "
+    "(the order of /genres) that the track belongs to; genres lists all of them in that order."
+)
+
+
+def ref(name: str) -> Schema:
+    """A reference to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(
+    properties: dict[str, Schema], description: str = "", optional: tuple[str, ...] = ()
+) -> Schema:
+    """A closed object schema whose properties are all required except `optional` ones."""
+    schema: Schema = {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+    return {**schema, "description": description} if description else schema
+
+
+def number(decimals: str = "", nullable: bool = False) -> Schema:
+    """A number schema (nullable when a genre has no tracks)."""
+    schema: Schema = {"type": ["number", "null"] if nullable else "number"}
+    return {**schema, "description": decimals} if decimals else schema
+
+
+INTEGER: Schema = {"type": "integer"}
+STRING: Schema = {"type": "string"}
+NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+TIMESTAMP: Schema = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC."}
+MOOD_TEXT = (
+    "The quadrant of Russell's valence-arousal circumplex on Spotify's absolute 0-1 scales, with "
+    "energy as arousal: happy (valence >= 0.5, energy >= 0.5), tense (valence < 0.5, energy >= "
+    "0.5), sad (both < 0.5), calm (valence >= 0.5, energy < 0.5). Fixed thresholds: a track's "
+    "mood never changes when the catalogue does."
+)
+CAMELOT_TEXT = (
+    "Camelot wheel code: the circle of fifths numbered from C major = 8B (each fifth up adds 1); "
+    "a minor key has its relative major's number and the letter A (A minor = 8A). Null when no "
+    "key was detected (key -1)."
+)
+
+
+def _range(name: str) -> Schema:
+    low, high = RANGES[name]
+    return {"minimum": low, "maximum": high}
+
+
+def schemas() -> dict[str, Schema]:
+    """Component schemas of every payload."""
+    averages = {f"avg_{f}": number("Rounded to 4 decimals.", True) for f in FEATURES}
+    track = obj(
+        {
+            "id": {"type": "string", "pattern": TRACK_ID_PATTERN},
+            "name": NULLABLE_STRING,
+            "artists": NULLABLE_STRING,
+            "album": NULLABLE_STRING,
+            "genre_id": STRING,
+            "genre_name": STRING,
+            "genres": {"type": "array", "items": STRING},
+            "popularity": {**INTEGER, **_range("popularity")},
+            "duration_ms": INTEGER,
+            **{f: {**number(), **_range(f)} for f in FEATURES},
+            "mood": {"enum": list(MOODS), "description": MOOD_TEXT},
+            "key": {**INTEGER, **_range("key")},
+            "key_name": {
+                "enum": [*KEY_NAMES, None],
+                "description": "Pitch class; null for key -1.",
+            },
+            "mode": {**INTEGER, **_range("mode")},
+            "camelot": {"enum": [*CAMELOT_CODES, None], "description": CAMELOT_TEXT},
+            "time_signature": {**INTEGER, **_range("time_signature")},
+            "explicit": {"type": "boolean"},
+            "source": {"const": "spotify"},
+        },
+        PRIMARY_GENRE_TEXT,
+    )
+    genre = obj(
+        {
+            "id": STRING,
+            "name": STRING,
+            "description": STRING,
+            "track_count": INTEGER,
+            **averages,
+            "updated_at": {
+                **TIMESTAMP,
+                "description": "When the genre's data last changed (RFC "
+                "3339, UTC, e.g. 2026-03-22T00:00:00Z).",
+            },
+        }
+    )
+    feature_comparison = obj(
+        {
+            "track_value": number(),
+            "genre_avg": number("The genre average, 4 decimals.", True),
+            "delta": number("track_value - genre_avg, 4 decimals.", True),
+            "percentile": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+            "percentile_label": {"enum": ["below average", "near average", "above average", None]},
+        },
+        PERCENTILE_TEXT,
+    )
+    buckets = {"type": "array", "items": obj({"bucket": INTEGER, "count": INTEGER})}
+    return {
+        "Error": obj({"error": STRING, "status": INTEGER}),
+        "Track": track,
+        "Genre": genre,
+        "Stats": obj(
+            {
+                "totals": obj({"tracks": INTEGER, "genres": INTEGER}),
+                "global_averages": obj(
+                    {f"avg_{f}": number(nullable=True) for f in FEATURES},
+                    "Over unique tracks; tempo and loudness to 2 decimals, the rest to 3.",
+                ),
+                "genres": {
+                    "type": "array",
+                    "items": obj({"id": STRING, "name": STRING, "track_count": INTEGER}),
+                },
+            }
+        ),
+        "GenreDetail": obj(
+            {
+                "genre": ref("Genre"),
+                "distributions": {
+                    "type": "object",
+                    "properties": {f: buckets for f in DISTRIBUTION_ORDER},
+                    "required": list(DISTRIBUTION_ORDER),
+                    "additionalProperties": False,
+                    "description": "Buckets are labelled by their lower edge: per cent for 0-1 "
+                    "features (0, 10, ... 90), BPM for tempo (10 wide), dB for loudness (5 wide).",
+                },
+                "top_artists": {
+                    "type": "array",
+                    "items": obj({"artists": STRING, "track_count": INTEGER}),
+                },
+                "moods": obj(
+                    {mood: INTEGER for mood in MOODS},
+                    "Track count per mood (see Track.mood); they sum to the genre's track_count.",
+                ),
+                "mood_grid": obj(
+                    {
+                        "energy_buckets": {"type": "array", "items": INTEGER},
+                        "valence_buckets": {"type": "array", "items": INTEGER},
+                        "counts": {
+                            "type": "array",
+                            "items": {"type": "array", "items": INTEGER},
+                        },
+                    },
+                    "Track counts on a 10 x 10 grid: counts[i][j] is the number of tracks with "
+                    "energy in bucket energy_buckets[i] and valence in bucket valence_buckets[j] "
+                    "(buckets labelled by their lower edge in per cent, 10 wide, the last one "
+                    "closed).",
+                ),
+            }
+        ),
+        "Comparison": obj(
+            {
+                "track": ref("Track"),
+                "genre": ref("Genre"),
+                "comparison": obj({f: ref("FeatureComparison") for f in FEATURES}),
+            }
+        ),
+        "FeatureComparison": feature_comparison,
+        "Facets": {
+            "type": "object",
+            "propertyNames": {"enum": list(FACET_FIELDS)},
+            "additionalProperties": {
+                "type": "array",
+                "items": obj(
+                    {"value": {"type": ["string", "integer", "boolean", "null"]}, "count": INTEGER}
+                ),
+            },
+            "description": "Per requested field, every value with its count among all matching "
+            "tracks (zeros included), in value order. A one-valued field's counts sum to "
+            "meta.total; genre counts memberships, so a track in two genres counts in both.",
+        },
+        "Health": obj(
+            {
+                "status": {"const": "ok"},
+                "dataset": obj(
+                    {
+                        "version": STRING,
+                        "created_at": {**TIMESTAMP, "type": ["string", "null"]},
+                        "schema_version": INTEGER,
+                    }
+                ),
+                "counts": obj({"tracks": INTEGER, "genres": INTEGER, "track_genres": INTEGER}),
+            }
+        ),
+    }
