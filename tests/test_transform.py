@@ -177,3 +177,41 @@ def test_histogram_counts_sum_to_the_track_count_and_match_bucket_label(
             expected.get(c.bucket_label("valence", value), 0) + 1
         )
     assert {k: v for k, v in valence.select("bucket", "count").iter_rows() if v} == expected
+
+
+def test_a_track_has_its_highest_popularity_in_every_genre_and_for_top_n() -> None:
+    """Track 1's rows disagree (0 in ambient, 44 in sleep): it is 44 everywhere, so sleep's
+    top_n and ambient's listing rank it the same."""
+    rows = frame(
+        row("ambient", 1, 1, popularity=0),
+        row("ambient", 2, 2, popularity=30),
+        row("sleep", 1, 1, popularity=44),
+        row("sleep", 3, 2, popularity=40),
+    )
+    capped = Genre("ambient", "Ambient", "Quiet.", "ambient.csv", top_n=1)
+    curated = curated_tables(rows, [capped, SLEEP], {"ambient": NOW, "sleep": NOW})
+    tracks = curated.tables[c.TRACKS]
+    assert dict(tracks.select("id", "popularity").rows()) == {
+        track_id(1): 44,  # not ambient's 0, though ambient is its primary genre
+        track_id(3): 40,
+    }
+    members = curated.tables[c.TRACK_GENRES]
+    assert members.filter(pl.col("genre_id") == "ambient")["track_id"].to_list() == [track_id(1)]
+    assert curated.over_top_n["track_id"].to_list() == [track_id(2)]  # 30 < 44
+
+
+def test_curated_tables_include_mood_counts_and_grid_of_every_genre() -> None:
+    rows = frame(
+        row("ambient", 1, 1, energy=0.2, valence=0.9),  # calm
+        row("sleep", 1, 1, energy=0.2, valence=0.9),
+        row("sleep", 2, 2, energy=0.8, valence=0.1),  # tense
+    )
+    tables = curated_tables(rows, [AMBIENT, SLEEP], {"ambient": NOW, "sleep": NOW}).tables
+    moods = tables[c.GENRE_MOODS].filter(pl.col("count") > 0).rows()
+    assert moods == [("ambient", "calm", 1), ("sleep", "tense", 1), ("sleep", "calm", 1)]
+    grid = tables[c.MOOD_GRID]
+    assert grid.height == 200
+    assert grid.filter(pl.col("count") > 0).rows() == [
+        ("ambient", 20, 90, 1), ("sleep", 20, 90, 1), ("sleep", 80, 10, 1)
+    ]  # fmt: skip
+    assert tables[c.TRACKS].select("mood").to_series().to_list() == ["calm", "tense"]
