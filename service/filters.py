@@ -18,6 +18,7 @@ import numpy as np
 from contract import CAMELOT_CODES, MOODS, RANGES, TRACK_ID_PATTERN
 from service.index import CATEGORIES, TrackIndex, artist_search, row_of
 from service.params import (
+    EXAMPLE_TRACK,
     NUMERIC_COLUMNS,
     PAGE_PARAMS,
     Param,
@@ -164,6 +165,7 @@ class Harmonic:
             "one step round the wheel with the same letter, or the same number with the other "
             "letter (the track itself matches too). Unknown track: 404.",
             pattern=TRACK_ID_PATTERN,
+            example=EXAMPLE_TRACK,
         ),
     )
 
@@ -228,7 +230,10 @@ FILTERS: tuple[Filter, ...] = (
     Harmonic(),
 )
 GENRE_PARAM = Param(
-    "genre", "string", "Only tracks that belong to this genre id (any of their genres)."
+    "genre",
+    "string",
+    "Only tracks that belong to this genre id (any of their genres).",
+    example="ambient",
 )
 FACETS_PARAM = Param(
     "facets",
@@ -237,6 +242,7 @@ FACETS_PARAM = Param(
     "in meta.facets: mood, key, camelot, mode, time_signature, explicit, genre.",
     choices=FACETS,
     many=True,
+    example=("mood", "camelot"),
 )
 FILTER_PARAMS: tuple[Param, ...] = tuple(p for f in FILTERS for p in f.params)
 TRACKS_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
@@ -250,6 +256,7 @@ IDS_PARAM = Param(
     many=True,
     max_items=MAX_BATCH,
     distinct=False,
+    example=(EXAMPLE_TRACK, "3FVy3aVs0TFzLv6FEiLqC2"),
 )
 _FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
 

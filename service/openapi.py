@@ -68,12 +68,14 @@ def query_parameter(spec: params.Param) -> Schema:
     if spec.default is not None:
         schema["default"] = spec.default
     parameter = {"name": spec.name, "in": "query", "required": spec.required, "schema": schema}
+    if spec.example is not None:
+        parameter["example"] = list(spec.example) if spec.many else spec.example
     if spec.many:
         parameter |= {"style": "form", "explode": False}
     return {**parameter, "description": spec.description}
 
 
-def path_parameter(name: str, description: str) -> Schema:
+def path_parameter(name: str, description: str, example: str) -> Schema:
     """A required string path parameter."""
     return {
         "name": name,
@@ -81,6 +83,7 @@ def path_parameter(name: str, description: str) -> Schema:
         "required": True,
         "schema": STRING,
         "description": description,
+        "example": example,
     }
 
 
@@ -98,8 +101,10 @@ class Endpoint:
     not_found: str = ""
 
 
-GENRE_PATH = path_parameter("genre", "Genre id, e.g. ambient (see /genres).")
-TRACK_PATH = path_parameter("track_id", "Spotify track id, e.g. 0yc6Gst2xkRu0eMLeRMGCX.")
+GENRE_PATH = path_parameter("genre", "Genre id, e.g. ambient (see /genres).", "ambient")
+TRACK_PATH = path_parameter(
+    "track_id", f"Spotify track id, e.g. {params.EXAMPLE_TRACK}.", params.EXAMPLE_TRACK
+)
 TRACKS = {"type": "array", "items": ref("Track")}
 LISTING_META = obj(
     {"total": INTEGER, "limit": INTEGER, "offset": INTEGER, "facets": ref("Facets")},
@@ -167,7 +172,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         not_found="Unknown track or genre.",
     ),
     Endpoint("/health", "getHealth", "Dataset version and counts (never cached).", ref("Health")),
-    Endpoint("/openapi.json", "getOpenAPI", "This OpenAPI 3.1 document.", {"type": "object"}),
+    Endpoint(
+        "/openapi.json",
+        "getOpenAPI",
+        "This OpenAPI 3.1 document (the body is the document itself, with no envelope).",
+        {"type": "object", "required": ["openapi", "info", "paths"]},
+    ),
 )
 
 
@@ -178,6 +188,8 @@ def _error(description: str) -> Schema:
 
 def success_schema(endpoint: Endpoint) -> Schema:
     """The schema of an endpoint's 200 body: the envelope around its data."""
+    if endpoint.path == "/openapi.json":  # the document itself, not an envelope
+        return endpoint.data
     envelope = {"data": endpoint.data}
     if endpoint.paged:
         envelope["meta"] = LISTING_META

@@ -56,8 +56,10 @@ class Param:
     max_items: int | None = None
     distinct: bool = True  # a `many` parameter refuses repeated values
     expected: str | None = None  # what one value must be, in words, where a pattern is too terse
+    example: Any = None  # for the OpenAPI document (a tuple for a `many` parameter)
 
 
+EXAMPLE_TRACK = "0yc6Gst2xkRu0eMLeRMGCX"  # Apocalypse, Cigarettes After Sex (ambient)
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 # Numeric columns every listing can filter (min_/max_) and sort by.
@@ -114,8 +116,15 @@ PAGE_PARAMS: tuple[Param, ...] = (
     Param("offset", "integer", "Number of matching tracks to skip.", 0, None, default=0),
 )
 COMPARE_PARAMS: tuple[Param, ...] = (
-    Param("track_id", "string", "Spotify track id.", required=True, pattern=TRACK_ID_PATTERN),
-    Param("genre", "string", "Genre id to compare against.", required=True),
+    Param(
+        "track_id",
+        "string",
+        "Spotify track id.",
+        required=True,
+        pattern=TRACK_ID_PATTERN,
+        example=EXAMPLE_TRACK,
+    ),
+    Param("genre", "string", "Genre id to compare against.", required=True, example="ambient"),
 )
 NO_PARAMS: tuple[Param, ...] = ()
 

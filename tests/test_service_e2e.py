@@ -6,95 +6,21 @@ Also: a worker refuses to start, with a clear log line, on a missing or mismatch
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-START_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(curated: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"},
-        "HOME": str(log.parent),  # where gunicorn would put its control socket
-        "KAPIKO_HOST": "127.0.0.1",
-        "KAPIKO_PORT": str(port),
-        "KAPIKO_WORKERS": "2",
-        "KAPIKO_CURATED_DIR": str(curated),
-    }
-    command = [
-        sys.executable, "-m", "gunicorn", "--config", "service/gunicorn_conf.py",
-        "service:create_app()",
-    ]  # fmt: skip
-    with open(log, "wb") as out:
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
-
-
-def request(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> Any:
-    """(status, headers, body bytes) of one request; HTTP errors are answers, not exceptions."""
-    req = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
-def wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if request(f"{base}/api/v1/health")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"gunicorn not ready after {START_TIMEOUT_S} s:\n{log.read_text()}")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+from servers import START_TIMEOUT_S, free_port, gunicorn, request, start_gunicorn, stop
 
 
 @pytest.fixture(scope="module")
 def served(
     tiny_curated_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:
-    log = tmp_path_factory.mktemp("gunicorn") / "out.log"
-    port = free_port()
-    server = start_gunicorn(tiny_curated_dir, log, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, server, log)
-        yield base, log
-    finally:
-        stop(server)
+    with gunicorn(tiny_curated_dir, tmp_path_factory.mktemp("gunicorn")) as server:
+        yield server.base, server.log
 
 
 def test_serves_json_with_cors_over_http(served: tuple[str, Path]) -> None:
