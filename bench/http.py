@@ -31,8 +31,9 @@ from bench.paths import DATASETTE_VENV, OUT, ROOT
 from bench.servers import Target
 
 LUA = ROOT / "bench" / "wrk_mix.lua"
-API_GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "track", "compare", "all")
-DATASETTE_GROUPS = ("tracks", "track")
+API_GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "ranges3", "facets", "batch",
+              "track", "compare", "all")  # fmt: skip
+DATASETTE_GROUPS = mix.DATASETTE_GROUPS
 TARGETS = ("bare-wsgi", "flask", "datasette", "kapiko", "kapiko-conf")
 
 
@@ -209,7 +210,7 @@ def load_target(
             statuses = sample_statuses(port, urls)
             row = figures(run_wrk(port, urls, config.duration, config))
             row["sample_statuses"] = statuses
-            if target.name == "datasette" and group == "tracks" and bodies is not None:
+            if target.name == "datasette" and group != "track" and bodies is not None:
                 row["agreement_with_kapiko"] = datasette_agreement(port, group, files, bodies)
             rows.append({"target": target.name, "group": group, **row})
             print(f"  {target.name:10} {group:13} {row['requests_per_s']:9.1f} req/s", flush=True)

@@ -1,8 +1,8 @@
 """The seeded query mix: API URLs per endpoint group, drawn from a curated dataset.
 
 Every benchmark (in-process and HTTP) replays these lists, so the same seed gives the same
-requests everywhere. The filtered `/tracks` queries are also rendered as the equivalent
-Datasette table-API URLs (bench/datasette_app.py serves the same tracks from SQLite).
+requests everywhere. The filtered /tracks groups (`tracks`, `ranges3`, `facets`) are also
+rendered as the equivalent Datasette table-API URLs (bench/datasette_urls.py).
 """
 
 from __future__ import annotations
@@ -15,37 +15,43 @@ from urllib.parse import quote, urlencode
 
 import polars as pl
 
+from bench.datasette_urls import datasette_url
+from contract import CAMELOT_CODES as CAMELOT
+from contract import MOODS
+from service.filters import harmonic_matches
+from service.params import NUMERIC_COLUMNS, SORTS
+
 API = "/api/v1"
 DEFAULT_SEED = 4
-TRACK_SORTS = ("popularity", "energy", "energy_asc", "tempo", "tempo_asc", "valence", "name")
+TRACK_SORTS = tuple(SORTS)
 GENRE_TRACK_SORTS = ("popularity", "energy", "tempo", "valence", "name")
 LIMITS = (None, None, 10, 20, 50, 100)
 OFFSETS = (None, None, None, None, 20, 40, 100, 200)
+FACET_FIELDS = ("mood", "key", "camelot", "mode", "time_signature", "explicit")
+BATCH_SIZE = 100
+# Where random ranges are drawn, and with how many decimals, per numeric column.
+RANGE_SPANS: dict[str, tuple[float, float, int]] = {
+    **{c: (0.0, 1.0, 2) for c in ("energy", "valence", "danceability", "acousticness",
+                                  "instrumentalness", "speechiness", "liveness")},
+    "tempo": (40.0, 200.0, 1),
+    "loudness": (-40.0, 0.0, 1),
+    "popularity": (0, 100, 0),
+    "duration_ms": (60_000, 400_000, 0),
+}  # fmt: skip
 # Share of each endpoint group in the blended "all" mix.
 ALL_WEIGHTS = {
     "stats": 5,
     "genres": 5,
     "genre": 10,
     "genre_tracks": 15,
-    "tracks": 35,
+    "tracks": 25,
+    "facets": 5,
+    "batch": 5,
     "track": 20,
     "compare": 10,
 }
-GROUPS = (*ALL_WEIGHTS, "all")
-
-# Datasette: views (see bench/sqlite_export.py), on which `_next` is a plain offset; a genre
-# filter means membership, as in the API, so it goes to the membership view.
-DATASETTE_ALL = "/kapiko/tracks_api.json"
-DATASETTE_BY_GENRE = "/kapiko/tracks_by_genre.json"
-DATASETTE_SORTS = {
-    "popularity": ("_sort_desc", "popularity"),
-    "energy": ("_sort_desc", "energy"),
-    "energy_asc": ("_sort", "energy"),
-    "tempo": ("_sort_desc", "tempo"),
-    "tempo_asc": ("_sort", "tempo"),
-    "valence": ("_sort_desc", "valence"),
-    "name": ("_sort", "name"),
-}
+GROUPS = (*ALL_WEIGHTS, "ranges3", "all")
+DATASETTE_GROUPS = ("tracks", "ranges3", "facets", "track")
 
 
 @dataclass(frozen=True)
@@ -56,23 +62,30 @@ class Catalogue:
     track_ids: list[str]
     track_genres: list[str]
     artists: list[str]
+    harmonic_codes: dict[str, str]  # track id -> codes it mixes with, for tracks with a key
 
 
 def catalogue_from_tracks(tracks: pl.DataFrame, genres: list[str]) -> Catalogue:
-    """Catalogue of a curated tracks frame (columns id, genre_id, artists) and its genres."""
-    ordered = tracks.select("id", "genre_id", "artists").sort("id")
+    """Catalogue of a curated tracks frame (id, genre_id, artists, camelot) and its genres."""
+    ordered = tracks.select("id", "genre_id", "artists", "camelot").sort("id")
     artists = sorted({name for name in ordered["artists"].drop_nulls().to_list() if name})
+    keyed = ordered.filter(pl.col("camelot").is_not_null()).head(5000)
     return Catalogue(
         genres=list(genres),
         track_ids=ordered["id"].to_list(),
         track_genres=ordered["genre_id"].to_list(),
         artists=artists,
+        harmonic_codes={
+            track_id: ",".join(harmonic_matches(code))
+            for track_id, code in keyed.select("id", "camelot").iter_rows()
+        },
     )
 
 
 def catalogue_from_curated(curated: Path) -> Catalogue:
     """Catalogue of a curated folder (tracks.parquet and genres.parquet)."""
-    tracks = pl.read_parquet(curated / "tracks.parquet", columns=["id", "genre_id", "artists"])
+    columns = ["id", "genre_id", "artists", "camelot"]
+    tracks = pl.read_parquet(curated / "tracks.parquet", columns=columns)
     genres = pl.read_parquet(curated / "genres.parquet", columns=["id", "position"])
     return catalogue_from_tracks(tracks, genres.sort("position")["id"].to_list())
 
@@ -86,35 +99,63 @@ def artist_fragment(rng: random.Random, artists: list[str]) -> str:
     return first
 
 
-def feature_range(rng: random.Random, low: float, high: float, digits: int) -> tuple[str, str]:
-    """A random [min, max] inside [low, high] as text; either end may be left open ('')."""
+def feature_range(rng: random.Random, column: str) -> dict[str, str]:
+    """min_/max_ of one column inside its span; either end may be left open."""
+    low, high, digits = RANGE_SPANS[column]
     start = rng.uniform(low, high - (high - low) * 0.1)
     stop = min(high, start + rng.uniform(0.1, 0.5) * (high - low))
     shape = rng.random()
-    lo = "" if shape < 0.25 else f"{start:.{digits}f}"
-    hi = "" if 0.25 <= shape < 0.5 else f"{stop:.{digits}f}"
-    return lo, hi
+    bounds = {}
+    if shape >= 0.25:
+        bounds[f"min_{column}"] = f"{start:.{digits}f}"
+    if not 0.25 <= shape < 0.5:
+        bounds[f"max_{column}"] = f"{stop:.{digits}f}"
+    return bounds
+
+
+def some(rng: random.Random, values: tuple, most: int) -> str:
+    """1 to `most` distinct values, comma-separated."""
+    return ",".join(map(str, rng.sample(values, rng.randint(1, most))))
 
 
 def track_query(rng: random.Random, cat: Catalogue) -> dict[str, str]:
-    """Parameters of one filtered /tracks query (string values, API names)."""
+    """Parameters of one filtered /tracks query: any filters, often a genre, one of all sorts."""
     params: dict[str, str] = {}
-    if rng.random() < 0.7:
-        params["genre"] = rng.choice(cat.genres)
-    if rng.random() < 0.15:
-        params["artist"] = artist_fragment(rng, cat.artists)
-    if rng.random() < 0.5:
-        params["min_energy"], params["max_energy"] = feature_range(rng, 0.0, 1.0, 2)
-    if rng.random() < 0.4:
-        params["min_tempo"], params["max_tempo"] = feature_range(rng, 40.0, 200.0, 1)
-    if rng.random() < 0.3:
-        params["key"] = str(rng.randint(0, 11))
-    if rng.random() < 0.3:
-        params["mode"] = str(rng.randint(0, 1))
+    chances: list[tuple[float, Callable[[], dict[str, str]]]] = [
+        (0.5, lambda: {"genre": rng.choice(cat.genres)}),
+        (0.1, lambda: {"artist": artist_fragment(rng, cat.artists)}),
+        *[(0.15, lambda column=column: feature_range(rng, column)) for column in NUMERIC_COLUMNS],
+        (0.2, lambda: {"key": some(rng, tuple(range(-1, 12)), 3)}),
+        (0.2, lambda: {"mood": some(rng, MOODS, 2)}),
+        (0.1, lambda: {"camelot": some(rng, CAMELOT, 3)}),
+        (0.2, lambda: {"mode": str(rng.randint(0, 1))}),
+        (0.1, lambda: {"explicit": rng.choice(["true", "false"])}),
+        (0.05, lambda: {"time_signature": rng.choice(["3", "4", "5"])}),
+        (0.05, lambda: {"harmonic_to": rng.choice(list(cat.harmonic_codes))}),
+    ]
+    for chance, make in chances:
+        if rng.random() < chance:
+            params |= make()
     if rng.random() < 0.8:
         params["sort"] = rng.choice(TRACK_SORTS)
     _paginate(rng, params)
-    return {name: value for name, value in params.items() if value != ""}
+    return params
+
+
+def three_ranges(rng: random.Random, facets: bool = False) -> dict[str, str]:
+    """Exactly three feature ranges (both ends) and a sort; with facets, 1-3 facet fields."""
+    params: dict[str, str] = {}
+    for column in rng.sample(NUMERIC_COLUMNS, 3):
+        low, high, digits = RANGE_SPANS[column]
+        start = rng.uniform(low, high - (high - low) * 0.3)
+        params[f"min_{column}"] = f"{start:.{digits}f}"
+        stop = min(high, start + rng.uniform(0.2, 0.6) * (high - low))
+        params[f"max_{column}"] = f"{stop:.{digits}f}"
+    params["sort"] = rng.choice(TRACK_SORTS)
+    if facets:
+        params["facets"] = some(rng, FACET_FIELDS, 3)
+    _paginate(rng, params)
+    return params
 
 
 def _paginate(rng: random.Random, params: dict[str, str]) -> None:
@@ -127,34 +168,20 @@ def _paginate(rng: random.Random, params: dict[str, str]) -> None:
 
 def api_url(path: str, params: dict[str, str] | None = None) -> str:
     """An API path with its query string (percent-encoded, parameters in the given order)."""
-    query = urlencode(params or {}, quote_via=quote)
+    query = urlencode(params or {}, quote_via=quote, safe=",")
     return f"{API}{path}?{query}" if query else f"{API}{path}"
-
-
-def datasette_url(params: dict[str, str]) -> str:
-    """The Datasette table-API URL equivalent to one /tracks query."""
-    names = {"genre": "member_genre", "artist": "artists__contains", "key": "key", "mode": "mode"}
-    ranges = {"min_energy": "energy__gte", "max_energy": "energy__lte"}
-    ranges |= {"min_tempo": "tempo__gte", "max_tempo": "tempo__lte"}
-    args: dict[str, str] = {}
-    for name, value in params.items():
-        if name in names or name in ranges:
-            args[names.get(name) or ranges[name]] = value
-    sort_arg, sort_column = DATASETTE_SORTS[params.get("sort", "popularity")]
-    args[sort_arg] = sort_column
-    args["_size"] = params.get("limit", "20")
-    if "offset" in params:
-        args["_next"] = params["offset"]  # on a view, _next is a row offset
-    args["_shape"] = "objects"  # rows as objects; keeps filtered_table_rows_count (our total)
-    table = DATASETTE_BY_GENRE if "genre" in params else DATASETTE_ALL
-    return f"{table}?{urlencode(args, quote_via=quote)}"
 
 
 def group_queries(group: str, rng: random.Random, cat: Catalogue) -> tuple[str, str | None]:
     """One (API URL, Datasette URL or None) of an endpoint group."""
-    if group == "tracks":
-        params = track_query(rng, cat)
-        return api_url("/tracks", params), datasette_url(params)
+    listings: dict[str, Callable[[], dict[str, str]]] = {
+        "tracks": lambda: track_query(rng, cat),
+        "ranges3": lambda: three_ranges(rng),
+        "facets": lambda: three_ranges(rng, facets=True),
+    }
+    if group in listings:
+        params = listings[group]()
+        return api_url("/tracks", params), datasette_url(params, cat.harmonic_codes)
     if group == "track":
         track_id = rng.choice(cat.track_ids)
         return api_url(f"/tracks/{track_id}"), f"/kapiko/tracks/{track_id}.json?_shape=objects"
@@ -164,6 +191,9 @@ def group_queries(group: str, rng: random.Random, cat: Catalogue) -> tuple[str, 
         "genre": lambda: api_url(f"/genres/{rng.choice(cat.genres)}"),
         "genre_tracks": lambda: genre_tracks_url(rng, cat),
         "compare": lambda: compare_url(rng, cat),
+        "batch": lambda: api_url(
+            "/tracks", {"ids": ",".join(rng.sample(cat.track_ids, BATCH_SIZE))}
+        ),
     }
     return makers[group](), None
 
@@ -187,7 +217,8 @@ def compare_url(rng: random.Random, cat: Catalogue) -> str:
 def query_mix(cat: Catalogue, size: int = 1000, seed: int = DEFAULT_SEED) -> dict[str, list]:
     """Per group, `size` (API URL, Datasette URL or None) pairs; group 'all' blends them."""
     rng = random.Random(seed)
-    mix = {group: [group_queries(group, rng, cat) for _ in range(size)] for group in ALL_WEIGHTS}
+    groups = (*ALL_WEIGHTS, "ranges3")
+    mix = {group: [group_queries(group, rng, cat) for _ in range(size)] for group in groups}
     weights = list(ALL_WEIGHTS.values())
     mix["all"] = [rng.choice(mix[rng.choices(list(ALL_WEIGHTS), weights)[0]]) for _ in range(size)]
     return mix

@@ -22,7 +22,8 @@ from werkzeug.test import EnvironBuilder
 
 from bench import mix
 
-GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "track", "compare")
+GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "ranges3", "facets", "batch",
+          "track", "compare")  # fmt: skip
 WARMUP_SEED = mix.DEFAULT_SEED + 1000
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -1,7 +1,7 @@
 """Export curated tracks to SQLite for Datasette, indexed as a peer setting up an API would.
 
-Table `tracks` (primary key `id`) with one index per filtered column (energy, tempo, key, mode)
-plus the default sort (popularity); table `track_genres` (genre membership, as the API's `genre`
+Table `tracks` (primary key `id`) with one index per column the API filters on (every numeric
+feature, popularity and duration, key, mode, time signature, explicit, mood and Camelot code); table `track_genres` (genre membership, as the API's `genre`
 filter uses) indexed by genre; then ANALYZE. Two views give Datasette's table API the API's
 semantics: `tracks_api` (all tracks) and `tracks_by_genre` (one row per membership, column
 `member_genre`). On a view Datasette's `_next` is a plain row offset, like the API's `offset`.
@@ -14,7 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
-INDEXED_COLUMNS = ("energy", "tempo", "key", "mode", "popularity")
+INDEXED_COLUMNS = (
+    "popularity", "energy", "tempo", "valence", "danceability", "acousticness",
+    "instrumentalness", "speechiness", "liveness", "loudness", "duration_ms",
+    "key", "mode", "time_signature", "explicit", "mood", "camelot",
+)  # fmt: skip
 SQL_TYPES = {pl.String: "TEXT", pl.Float64: "REAL", pl.Boolean: "INTEGER"}
 VIEWS = (
     "CREATE VIEW tracks_api AS SELECT * FROM tracks",
