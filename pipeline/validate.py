@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 SOURCE_ROW = "source_row"
 EXAMPLE_ROWS = 5
-_DELIMITERS = (";", "\t", "|")
 # Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
 _RAW_COLUMNS = tuple(
     dict.fromkeys((RAW_INDEX_COLUMN, *RAW_REQUIRED_COLUMNS, *RAW_OPTIONAL_COLUMNS))
@@ -81,16 +80,10 @@ class ValidationOutcome:
 
 # ---------------------------------------------------------------- file level
 def check_columns(frame: pl.DataFrame, path: Path) -> None:
-    """Refuse a file with no header, a wrong delimiter, wrong columns or no data rows."""
+    """Refuse a file with no header, wrong columns or no data rows (read_raw checks delimiters)."""
     columns = [column for column in frame.columns if column != SOURCE_ROW]
     if not columns:
         raise RawFileError(f"{path}: empty file (no header, no rows); {_EXPECTED}")
-    marks = [mark for mark in _DELIMITERS if len(columns) == 1 and mark in columns[0]]
-    if marks:
-        raise RawFileError(
-            f"{path}: wrong delimiter: the header is one field {columns[0][:80]!r} containing "
-            f"{marks[0]!r}; the file must be comma-separated and {_EXPECTED}"
-        )
     missing = [column for column in RAW_REQUIRED_COLUMNS if column not in columns]
     unexpected = [column for column in columns if column not in _RAW_COLUMNS]
     problems = [f"missing {len(missing)}: {', '.join(missing)}"] if missing else []

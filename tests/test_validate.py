@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from polars.testing import assert_frame_equal
 from contract import RAW_REQUIRED_COLUMNS
 from pipeline import expectations, validate
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
+from pipeline.extract import read_raw
 from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
 
 Row = dict[str, str | None]
@@ -292,9 +294,6 @@ def test_data_docs_are_written_when_asked(outcome: ValidationOutcome, docs_dir: 
             raw_frame([GOOD]).rename({"energy": "Energy"}),
             r"wrong columns \(missing 1: energy; unexpected 1: 'Energy'\);",
         ),
-        (pl.DataFrame({"a;b;c": ["1;2;3"]}), "wrong delimiter: .* containing ';'"),
-        (pl.DataFrame({"a\tb\tc": ["1\t2\t3"]}), r"wrong delimiter: .* containing '\\t'"),
-        (pl.DataFrame({"a|b|c": ["1|2|3"]}), r"wrong delimiter: .* containing '\|'"),
     ],
     ids=[
         "no_header",
@@ -302,14 +301,24 @@ def test_data_docs_are_written_when_asked(outcome: ValidationOutcome, docs_dir: 
         "missing_column",
         "unexpected_column",
         "misspelt_column",
-        "semicolons",
-        "tabs",
-        "pipes",
     ],
 )
 def test_check_columns_refuses_unusable_files(frame: pl.DataFrame, message: str) -> None:
     with pytest.raises(RawFileError, match=rf"^data/raw/x\.csv: {message}"):
         check_columns(frame, Path("data/raw/x.csv"))
+
+
+@pytest.mark.parametrize("mark", [";", "\t", "|"], ids=["semicolons", "tabs", "pipes"])
+def test_wrong_delimiter_is_refused_when_the_file_is_read(tmp_path: Path, mark: str) -> None:
+    """The one delimiter check is extract.read_raw's: such a file never reaches validation."""
+    path = tmp_path / "x.csv"
+    lines = [mark.join(ALL_COLUMNS), mark.join(value or "" for value in GOOD.values())]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        RawFileError,
+        match=rf"^{re.escape(str(path))}: wrong delimiter: .* but {re.escape(repr(mark))}",
+    ):
+        read_raw(path, "x")
 
 
 def test_check_columns_accepts_the_optional_columns_being_absent() -> None:
@@ -321,14 +330,16 @@ def test_every_unusable_file_is_listed_in_one_error() -> None:
     files = [
         raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"]),
         file_with_bad_rows("too_bad", 2),
-        RawFile("semicolons", Path("data/raw/semicolons.csv"), pl.DataFrame({"a;b": ["1;2"]})),
+        RawFile(
+            "bonus", Path("data/raw/bonus.csv"), raw_frame([GOOD]).with_columns(bonus=pl.lit("x"))
+        ),
     ]
     with pytest.raises(RawFileError) as caught:
         validate_files(files)
     report = str(caught.value)
     assert report.startswith("3 of 3 raw files refused:")
     assert report.index("no_energy.csv: wrong columns") < report.index("too_bad.csv: 2 of 20 rows")
-    assert "semicolons.csv: wrong delimiter" in report
+    assert "bonus.csv: wrong columns (unexpected 1: 'bonus')" in report
 
 
 # ---------------------------------------------------------------- max_bad_share
