@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract import RAW_REQUIRED_COLUMNS
-from pipeline import expectations, validate
+from pipeline import expectations
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
 from pipeline.extract import read_raw
 from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
@@ -376,49 +373,3 @@ def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
 def test_two_files_for_one_genre_are_refused() -> None:
     with pytest.raises(PipelineError, match="more than one raw file for genre"):
         validate_files([raw_file("sad", [GOOD]), raw_file("sad", [GOOD])])
-
-
-# ---------------------------------------------------------------- GX at the boundary
-def test_a_mirror_disagreeing_with_gx_is_reported_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    rules = expectations.row_rules()
-    broken = [
-        dataclasses.replace(rule, unexpected=pl.lit(False)) if rule.column == "energy" else rule
-        for rule in rules
-    ]
-    monkeypatch.setattr(validate, "row_rules", lambda: broken)
-    with pytest.raises(
-        PipelineError,
-        match=r"^bug in pipeline/validate\.py: GX finds 1 rows failing 'energy between",
-    ):
-        validate_files([raw_file("g", [GOOD, row(energy="1.2")])], max_bad_share=1.0)
-
-
-def test_an_error_inside_a_gx_check_becomes_a_pipeline_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def on_missing_column(gx: object, rule: expectations.Rule) -> object:
-        return gx.expectations.ExpectColumnValuesToNotBeNull(column="no_such_column")  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(validate, "_expectation", on_missing_column)
-    with pytest.raises(
-        PipelineError, match="Great Expectations could not check 'track_id present'"
-    ):
-        validate_files([raw_file("g", [GOOD])])
-
-
-def test_a_gx_exception_becomes_a_pipeline_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    gx = validate._import_gx()
-
-    def broken_context(**kwargs: object) -> None:
-        raise gx.exceptions.DataContextError("no context today")
-
-    monkeypatch.setattr(gx, "get_context", broken_context)
-    with pytest.raises(
-        PipelineError, match="Great Expectations failed: DataContextError: no context today"
-    ):
-        validate_files([raw_file("g", [GOOD])])
-
-
-def test_importing_validate_does_not_import_great_expectations() -> None:
-    check = "import sys, pipeline.validate; sys.exit('great_expectations' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", check], check=False).returncode == 0
