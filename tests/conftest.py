@@ -13,6 +13,8 @@ from pipeline import extract
 from pipeline.__main__ import main
 from pipeline.run import Settings, ingest
 
+pytest_plugins = ["browser"]  # tests/browser.py: offline headless Chromium fixtures
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE = PROJECT_ROOT / "data" / "raw" / "genres.toml"
 
