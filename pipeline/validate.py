@@ -254,8 +254,14 @@ def validate_files(
     expectations = _results(rows, rules, docs_dir) if usable else []
     counts, quarantined = _counts(rows), _quarantined(rows, rules)
     paths = {file.genre_id: file.path for file in files}
-    _refuse(files, problems, _refusals(rows, quarantined, counts, rules, paths, max_bad_share))
-    return ValidationOutcome(_valid(rows), quarantined, counts, expectations)
+    outcome = ValidationOutcome(_valid(rows), quarantined, counts, expectations)
+    refusals = _refusals(rows, quarantined, counts, rules, paths, max_bad_share)
+    message = _refusal_message(files, problems, refusals)
+    if message:
+        error = (RawFileError if problems else ValidationRefused)(message)
+        error.findings = outcome  # for the run's report
+        raise error
+    return outcome
 
 
 def _column_problems(files: list[RawFile]) -> dict[str, str]:
@@ -268,10 +274,12 @@ def _column_problems(files: list[RawFile]) -> dict[str, str]:
     return problems
 
 
-def _refuse(files: list[RawFile], problems: dict[str, str], refusals: dict[str, str]) -> None:
-    """Raise one error listing every refused file, in file order; RawFileError wins."""
+def _refusal_message(
+    files: list[RawFile], problems: dict[str, str], refusals: dict[str, str]
+) -> str | None:
+    """One message listing every refused file in file order, or None if none is refused."""
     reports = [problems.get(f.genre_id) or refusals.get(f.genre_id) for f in files]
     listed = [report for report in reports if report]
-    if listed:
-        error = RawFileError if problems else ValidationRefused
-        raise error(f"{len(listed)} of {len(files)} raw files refused:\n\n" + "\n\n".join(listed))
+    if not listed:
+        return None
+    return f"{len(listed)} of {len(files)} raw files refused:\n\n" + "\n\n".join(listed)

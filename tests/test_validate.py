@@ -365,6 +365,28 @@ def test_file_over_max_bad_share_is_refused_with_share_checks_and_examples() -> 
     assert report[-1] == "    - row 5: energy 1.2 is outside [0, 1]"
 
 
+def test_a_refusal_carries_what_validation_found_for_the_report() -> None:
+    files = [file_with_bad_rows("at_limit", 1), file_with_bad_rows("over", 7)]
+    with pytest.raises(ValidationRefused) as caught:
+        validate_files(files, max_bad_share=0.05)
+    found = caught.value.findings
+    assert found.counts == {
+        "at_limit": GenreCounts(rows_read=20, valid=19, quarantined=1),
+        "over": GenreCounts(rows_read=20, valid=13, quarantined=7),
+    }
+    assert found.quarantined.height == 8
+    energy = [e for e in found.expectations if e.description == "energy between 0 and 1"]
+    assert [(e.success, e.unexpected_count) for e in energy] == [(False, 8)]
+
+
+def test_a_refusal_for_unusable_columns_carries_the_other_files_findings() -> None:
+    files = [raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"])]
+    files.append(raw_file("fine", [GOOD, GOOD]))
+    with pytest.raises(RawFileError) as caught:
+        validate_files(files)
+    assert caught.value.findings.counts == {"fine": GenreCounts(2, 2, 0)}
+
+
 def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
     with pytest.raises(ValueError, match="max_bad_share"):
         validate_files([], max_bad_share=5)
