@@ -133,7 +133,10 @@ def _header(
         ("run", run_id),
         ("started (UTC)", started.strftime("%Y-%m-%dT%H:%M:%SZ")),
         ("verdict", verdict),
-        ("version" if verdict == "published" else "live version (unchanged)", version or "none"),
+        (
+            "version" if verdict == "published" else "live version (unchanged)",
+            version or "none published yet",
+        ),
     ]
     if expectations:
         failed = sum(not result.success for result in expectations)
@@ -171,7 +174,9 @@ def _table(
 
 def _expectations_section(expectations: Sequence[ExpectationResult]) -> str:
     if not expectations:
-        return _section("Expectations", _muted("No expectation ran: the run stopped before."))
+        return _section(
+            "Expectations", _muted("No expectation ran: the run was refused before validation.")
+        )
     failed = sum(not result.success for result in expectations)
     rows = [
         (
@@ -206,7 +211,9 @@ def _expectations_section(expectations: Sequence[ExpectationResult]) -> str:
 
 def _genres_section(genres: Mapping[str, Mapping[str, Any]] | None) -> str:
     if not genres:
-        return _section("Rows per genre", _muted("No counts: the run stopped before."))
+        return _section(
+            "Rows per genre", _muted("No counts: the run was refused before validation.")
+        )
     rows = [
         ("", [_td(genre, "mono"), _td(counts.get("file", "—"), "mono"), *_count_cells(counts)])
         for genre, counts in genres.items()
@@ -246,7 +253,7 @@ def _count_cells(counts: Mapping[str, Any]) -> list[str]:
 def _quarantine_section(quarantined: pl.DataFrame | None, run_id: str, in_file: bool) -> str:
     title = "Quarantined rows"
     if quarantined is None:
-        return _section(title, _muted("No row was checked: the run stopped before."))
+        return _section(title, _muted("No row was checked: the run was refused before validation."))
     if quarantined.height == 0:
         return _section(title, "<p>No row was quarantined.</p>")
     shown, total = quarantined.head(MAX_QUARANTINED_ROWS), quarantined.height

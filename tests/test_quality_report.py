@@ -149,8 +149,12 @@ def test_report_of_a_run_refused_before_validation_names_the_file(
         ingest(Settings(data_dir=data_dir), log=quiet)
     page.open(latest_run(data_dir) / "report.html")
     assert "sleep.csv: wrong delimiter" in page.page.locator("#refusal").inner_text()
-    assert header_facts(page)["live version (unchanged)"] == "none"
+    assert header_facts(page)["live version (unchanged)"] == "none published yet"
     assert page.page.locator("#expectations").count() == 0
+    assert "No expectation ran: the run was refused before validation." in page.page.inner_text(
+        "main"
+    )
+    save_screenshot(page.page, tmp_path, "refused-before-validation")
     page.assert_offline_and_clean()
 
 
