@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Page,
+        Request,
+        Route,
+        WebSocketRoute,
+    )
 
 MISSING_CHROMIUM = (
     "no `chromium` on the PATH: run make browser-deps (it installs Debian's chromium)"
@@ -98,16 +106,19 @@ def watch(context: BrowserContext, origins: Sequence[str]) -> WatchedPage:
 
     context.route("**/*", block)
     context.route_web_socket(re.compile(".*"), block_socket)
-    page = watched.page
-    page.on("request", lambda r: _record_outside(watched, r.url))
-    page.on("console", lambda m: watched.console_errors.append(m.text) if m.type == "error" else 0)
-    page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
+
+    def record_request(request: Request) -> None:
+        if not on_allowed_origin(request.url, watched.origins):
+            watched.outside_requests.append(request.url)
+
+    def record_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watched.console_errors.append(message.text)
+
+    watched.page.on("request", record_request)
+    watched.page.on("console", record_console)
+    watched.page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
     return watched
-
-
-def _record_outside(watched: WatchedPage, url: str) -> None:
-    if not on_allowed_origin(url, watched.origins):
-        watched.outside_requests.append(url)
 
 
 def save_screenshot(page: Page, folder: Path, name: str) -> Path:
