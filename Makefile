@@ -50,8 +50,12 @@ $(CURATED):
 serve: $(STAMP) $(CURATED) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
 	$(VENV)/bin/gunicorn --config service/gunicorn_conf.py 'service:create_app()'
 
+.PHONY: browser-deps
+browser-deps: ## Install Debian's chromium for the browser tests if missing (apt, as root)
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) browser-deps ## Run the whole test suite
 	$(PY) -m pytest
 
 .PHONY: lint

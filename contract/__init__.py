@@ -60,14 +60,6 @@ def bucket_labels(feature: str) -> list[int]:
     return [round(edge * HISTOGRAM_SCALE[feature]) for edge in edges[:-1]]
 
 
-def bucket_label(feature: str, value: float) -> int:
-    """Label of the bucket a single value falls in (values outside the edges are clamped)."""
-    # Compare with the declared edges rather than dividing by the width: 0.3 / 0.1 < 3 in floats.
-    edges = HISTOGRAM_EDGES[feature]
-    index = sum(value >= edge for edge in edges[1:-1])
-    return round(edges[index] * HISTOGRAM_SCALE[feature])
-
-
 # Columns the raw Spotify-features CSV must have (the upstream header). The upstream file also has
 # an unnamed leading row-index column and `track_genre`; both are optional and kept as provenance.
 RAW_REQUIRED_COLUMNS: dict[str, pl.DataType] = {

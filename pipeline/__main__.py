@@ -83,7 +83,7 @@ def _print_summary(result: RunResult) -> None:
         print(f"{genre:<{width}}  " + "  ".join(f"{counts[name]:>12,}" for name in _COLUMNS))
     if result.status == "published":
         print(f"\npublished version {result.version} → {result.message}")
-        print(f"run report: {result.run_dir}  (data quality docs: data_docs/index.html)")
+        print(f"quality report: {result.run_dir}/report.html")
     else:
         print(f"\nup to date: version {result.version} (use --force to rebuild)")
 

@@ -4,9 +4,14 @@ Third-party failures (Polars CSV parsing, Great Expectations, file I/O, download
 at the boundary and re-raised as one of these, so the CLI can print them and exit non-zero.
 """
 
+from typing import Any
+
 
 class PipelineError(Exception):
     """A run that cannot go on; the published dataset is left as it was."""
+
+    # What validation found before it refused the run (a ValidationOutcome), for the run's report.
+    findings: Any = None
 
 
 class CatalogueError(PipelineError):

@@ -28,6 +28,17 @@ _BLANK = r"^[ \t\n\r\f\v]*$"  # an explicit class: Python's and Rust's \s differ
 
 
 @dataclass(frozen=True)
+class ExpectationResult:
+    """One check's verdict; `expectation` is a GX type, or PARSE_CHECK for the Polars type check."""
+
+    expectation: str
+    column: str | None
+    description: str
+    success: bool
+    unexpected_count: int
+
+
+@dataclass(frozen=True)
 class Rule:
     """A row rule: the GX expectation (or the parse check) and the Polars mirror of it."""
 

@@ -22,6 +22,7 @@ from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
 from pipeline.expectations import PARSE_CHECK
 from pipeline.extract import read_raw
+from pipeline.quality_report import write_quality_report
 from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
@@ -111,7 +112,9 @@ def _run(
         )
     except PipelineError as error:
         _write_text(run_dir / "report.txt", f"REFUSED: nothing was published.\n\n{error}\n")
-        raise type(error)(f"{error}\n\nReport: {run_dir / 'report.txt'}") from None
+        version = (live or {}).get("version")
+        page = write_quality_report(run_dir, started, "refused", version, refusal=error)
+        raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
     if outcome.quarantined.height:
         outcome.quarantined.write_csv(run_dir / "quarantine.csv")
     hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
@@ -130,6 +133,9 @@ def _run(
         ),
     )
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    write_quality_report(
+        run_dir, started, "published", final.name, outcome=outcome, genres=summary, copy_to=final
+    )
     return RunResult("published", manifest["version"], run_dir, summary, str(final))
 
 

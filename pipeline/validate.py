@@ -1,35 +1,32 @@
 """Validate raw genre CSVs against the raw contract: file checks, typed rows, one GX suite.
 
 Values that do not parse as their type are found here in Polars; Great Expectations then runs the
-suite once over every typed row and its counts are cross-checked against a Polars mirror of each
-expectation, which also names the failing rows. Great Expectations is imported only in this module,
-and only when a suite runs: it costs seconds.
+suite once over every typed row (pipeline/gx_suite.py) and its counts are cross-checked against a
+Polars mirror of each expectation, which also names the failing rows.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from contract import (
-    RAW_INDEX_COLUMN,
-    RAW_OPTIONAL_COLUMNS,
-    RAW_REQUIRED_COLUMNS,
-)
+from contract import RAW_INDEX_COLUMN, RAW_OPTIONAL_COLUMNS, RAW_REQUIRED_COLUMNS
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
-from pipeline.expectations import RAW, UPSTREAM_ROW, Rule, row_rules, typed_column
-
-log = logging.getLogger(__name__)
+from pipeline.expectations import (
+    RAW,
+    UPSTREAM_ROW,
+    ExpectationResult,
+    Rule,
+    row_rules,
+    typed_column,
+)
+from pipeline.gx_suite import suite_results
 
 SOURCE_ROW = "source_row"
 EXAMPLE_ROWS = 5
-_DELIMITERS = (";", "\t", "|")
 # Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
 _RAW_COLUMNS = tuple(
     dict.fromkeys((RAW_INDEX_COLUMN, *RAW_REQUIRED_COLUMNS, *RAW_OPTIONAL_COLUMNS))
@@ -59,17 +56,6 @@ class GenreCounts:
 
 
 @dataclass(frozen=True)
-class ExpectationResult:
-    """One check's verdict; `expectation` is a GX type, or PARSE_CHECK for the Polars type check."""
-
-    expectation: str
-    column: str | None
-    description: str
-    success: bool
-    unexpected_count: int
-
-
-@dataclass(frozen=True)
 class ValidationOutcome:
     """Typed rows that passed, quarantined rows with their reasons, and the counts."""
 
@@ -81,16 +67,10 @@ class ValidationOutcome:
 
 # ---------------------------------------------------------------- file level
 def check_columns(frame: pl.DataFrame, path: Path) -> None:
-    """Refuse a file with no header, a wrong delimiter, wrong columns or no data rows."""
+    """Refuse a file with no header, wrong columns or no data rows (read_raw checks delimiters)."""
     columns = [column for column in frame.columns if column != SOURCE_ROW]
     if not columns:
         raise RawFileError(f"{path}: empty file (no header, no rows); {_EXPECTED}")
-    marks = [mark for mark in _DELIMITERS if len(columns) == 1 and mark in columns[0]]
-    if marks:
-        raise RawFileError(
-            f"{path}: wrong delimiter: the header is one field {columns[0][:80]!r} containing "
-            f"{marks[0]!r}; the file must be comma-separated and {_EXPECTED}"
-        )
     missing = [column for column in RAW_REQUIRED_COLUMNS if column not in columns]
     unexpected = [column for column in columns if column not in _RAW_COLUMNS]
     problems = [f"missing {len(missing)}: {', '.join(missing)}"] if missing else []
@@ -235,96 +215,6 @@ def _refusals(
     }
 
 
-# ---------------------------------------------------------------- Great Expectations
-def _import_gx() -> Any:
-    """Import great_expectations quietly (its INFO logging prints hundreds of lines)."""
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    started = time.perf_counter()
-    try:
-        import great_expectations as gx
-    except Exception as error:  # an ImportError, or a clash with an installed library
-        raise PipelineError(
-            f"cannot import great_expectations ({error}); run `make venv`"
-        ) from error
-    for name in list(logging.root.manager.loggerDict):  # some GX modules set INFO themselves
-        if name.startswith("great_expectations."):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    log.info("great_expectations imported in %.2f s", time.perf_counter() - started)
-    return gx
-
-
-def _expectation(gx: Any, rule: Rule) -> Any:
-    name = "".join(word.capitalize() for word in rule.expectation.split("_"))
-    return getattr(gx.expectations, name)(column=rule.column, **rule.kwargs)
-
-
-def _build_docs(context: Any, docs_dir: Path) -> None:
-    """Write GX Data Docs into docs_dir instead of the ephemeral context's temporary site."""
-    started = time.perf_counter()
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    context.delete_data_docs_site("local_site")
-    store = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())}
-    site = {"class_name": "SiteBuilder", "store_backend": store}
-    context.add_data_docs_site(
-        "raw_contract", {**site, "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}
-    )
-    context.build_data_docs()
-    log.info("data docs built in %.2f s at %s", time.perf_counter() - started, docs_dir)
-
-
-def _run_suite(frame: Any, rules: list[Rule], docs_dir: Path | None) -> list[Any]:
-    """Run the rules as one suite in a fresh ephemeral context; GX's results in rule order."""
-    gx = _import_gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    started = time.perf_counter()
-    try:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        asset = context.data_sources.add_pandas("raw_files").add_dataframe_asset("raw_rows")
-        batch = asset.add_batch_definition_whole_dataframe("all_rows")
-        expectations = [_expectation(gx, rule) for rule in rules]  # one store write, not 22
-        suite = context.suites.add(
-            gx.ExpectationSuite(name="raw_contract", expectations=expectations)
-        )
-        ids = [expectation.id for expectation in suite.expectations]
-        definition = gx.ValidationDefinition(name="raw_contract", data=batch, suite=suite)
-        definition = context.validation_definitions.add(definition)
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
-        log.info("GX validated %d rows in %.2f s", len(frame), time.perf_counter() - started)
-        if docs_dir is not None:
-            _build_docs(context, docs_dir)
-    except Exception as error:  # GX raises many types; the CLI reports PipelineError
-        raise PipelineError(
-            f"Great Expectations failed: {type(error).__name__}: {error}"
-        ) from error
-    by_id = {verdict.expectation_config.id: verdict for verdict in result.results}
-    return [by_id[expectation_id] for expectation_id in ids]
-
-
-def _gx_error(info: dict[str, Any]) -> str | None:
-    """The message of an exception GX caught while checking (it reports, never raises)."""
-    entries = [info] if "raised_exception" in info else list(info.values())
-    raised = [
-        entry for entry in entries if isinstance(entry, dict) and entry.get("raised_exception")
-    ]
-    return str(raised[0].get("exception_message")) if raised else None
-
-
-def _cross_checked(rule: Rule, verdict: Any, mirror: int) -> ExpectationResult:
-    """GX's verdict on one rule, refused unless it agrees with the rule's Polars mirror."""
-    error = _gx_error(verdict.exception_info or {})
-    if error is not None:
-        raise PipelineError(f"Great Expectations could not check {rule.description!r}: {error}")
-    count = verdict.result.get("unexpected_count")
-    if count != mirror or verdict.success != (mirror == 0):
-        raise PipelineError(
-            f"bug in pipeline/validate.py: GX finds {count} rows failing {rule.description!r} "
-            f"(success={verdict.success}) but its Polars mirror finds {mirror}"
-        )
-    return ExpectationResult(rule.expectation, rule.column, rule.description, mirror == 0, mirror)
-
-
 def _results(
     rows: pl.DataFrame, rules: list[Rule], docs_dir: Path | None
 ) -> list[ExpectationResult]:
@@ -342,9 +232,8 @@ def _results(
     mirrors = typed.select(pl.col(_flag(i)).sum() for i in checked).collect().row(0)
     columns = dict.fromkeys(rules[i].column for i in checked)
     frame = typed.select(*columns).collect().to_pandas()
-    verdicts = _run_suite(frame, [rules[i] for i in checked], docs_dir)
-    for i, verdict, mirror in zip(checked, verdicts, mirrors, strict=True):
-        results[i] = _cross_checked(rules[i], verdict, mirror)
+    verdicts = suite_results(frame, [rules[i] for i in checked], list(mirrors), docs_dir)
+    results |= dict(zip(checked, verdicts, strict=True))
     return [results[i] for i in range(len(rules))]
 
 
@@ -365,8 +254,14 @@ def validate_files(
     expectations = _results(rows, rules, docs_dir) if usable else []
     counts, quarantined = _counts(rows), _quarantined(rows, rules)
     paths = {file.genre_id: file.path for file in files}
-    _refuse(files, problems, _refusals(rows, quarantined, counts, rules, paths, max_bad_share))
-    return ValidationOutcome(_valid(rows), quarantined, counts, expectations)
+    outcome = ValidationOutcome(_valid(rows), quarantined, counts, expectations)
+    refusals = _refusals(rows, quarantined, counts, rules, paths, max_bad_share)
+    message = _refusal_message(files, problems, refusals)
+    if message:
+        error = (RawFileError if problems else ValidationRefused)(message)
+        error.findings = outcome  # for the run's report
+        raise error
+    return outcome
 
 
 def _column_problems(files: list[RawFile]) -> dict[str, str]:
@@ -379,10 +274,12 @@ def _column_problems(files: list[RawFile]) -> dict[str, str]:
     return problems
 
 
-def _refuse(files: list[RawFile], problems: dict[str, str], refusals: dict[str, str]) -> None:
-    """Raise one error listing every refused file, in file order; RawFileError wins."""
+def _refusal_message(
+    files: list[RawFile], problems: dict[str, str], refusals: dict[str, str]
+) -> str | None:
+    """One message listing every refused file in file order, or None if none is refused."""
     reports = [problems.get(f.genre_id) or refusals.get(f.genre_id) for f in files]
     listed = [report for report in reports if report]
-    if listed:
-        error = RawFileError if problems else ValidationRefused
-        raise error(f"{len(listed)} of {len(files)} raw files refused:\n\n" + "\n\n".join(listed))
+    if not listed:
+        return None
+    return f"{len(listed)} of {len(files)} raw files refused:\n\n" + "\n\n".join(listed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,20 +11,34 @@ import pytest
 
 from pipeline import extract
 from pipeline.__main__ import main
-from pipeline.errors import UpstreamError
 from pipeline.run import Settings, ingest
+
+pytest_plugins = ["browser"]  # tests/browser.py: offline headless Chromium fixtures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE = PROJECT_ROOT / "data" / "raw" / "genres.toml"
 
 
+NO_UPSTREAM = (
+    "the real upstream file is not at ../shared/data/spotify_tracks/dataset.csv nor in "
+    f"{extract.UPSTREAM_ENV}; tests that need real data cannot run"
+)
+
+
+def real_upstream() -> Path:
+    """The real upstream file from KAPIKO_UPSTREAM or the ../shared mirror; fail, never download."""
+    explicit = os.environ.get(extract.UPSTREAM_ENV)
+    path = Path(explicit) if explicit else extract.MIRROR_PATH
+    if not path.is_file():
+        where = f" ({extract.UPSTREAM_ENV}={explicit} is not a file)" if explicit else ""
+        pytest.fail(NO_UPSTREAM + where, pytrace=False)
+    return path
+
+
 @pytest.fixture(scope="session")
-def upstream_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real upstream file, found the way `make raw` finds it; skip the test if it cannot be."""
-    try:
-        return extract.find_upstream(tmp_path_factory.mktemp("upstream"))
-    except UpstreamError as error:
-        pytest.skip(f"real upstream data unavailable: {error}")
+def upstream_path() -> Path:
+    """The real upstream file (see real_upstream): a test that needs it fails without it."""
+    return real_upstream()
 
 
 @pytest.fixture(scope="session")

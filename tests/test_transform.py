@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -162,20 +164,30 @@ def test_curated_tables_conform_to_the_contract_schemas() -> None:
     assert {name: dict(table.schema) for name, table in tables.items()} == c.CURATED_SCHEMAS
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=1, max_size=60))
-def test_histogram_counts_sum_to_the_track_count_and_match_bucket_label(
-    values: list[float],
+# Values as text: the bucket edges themselves, a few decimal places, or any float's shortest repr.
+# The expected bucket is computed exactly from the text, not by comparing floats with the edges.
+VALUE_TEXTS = st.one_of(
+    st.sampled_from([f"{i / 10:.1f}" for i in range(11)]),
+    st.decimals(min_value=0, max_value=1, places=3).map(str),
+    st.floats(min_value=0.0, max_value=1.0, allow_nan=False).map(repr),
+)
+
+
+def unit_bucket(text: str) -> int:
+    """The per-cent label of a 0-1 value's bucket: 10 x floor(10 x value), 1.0 in the last."""
+    return min(int(Decimal(text) * 10), 9) * 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(VALUE_TEXTS, min_size=1, max_size=60))
+def test_histogram_counts_sum_to_the_track_count_and_bucket_each_value_exactly(
+    texts: list[str],
 ) -> None:
-    rows = frame(*(row("ambient", n, n, valence=v) for n, v in enumerate(values)))
+    rows = frame(*(row("ambient", n, n, valence=float(t)) for n, t in enumerate(texts)))
     histogram = feature_histograms(with_genre_position(rows, [AMBIENT]), [AMBIENT])
     valence = histogram.filter(pl.col("feature") == "valence")
-    assert valence.get_column("count").sum() == len(values)
-    expected: dict[int, int] = {}
-    for value in values:
-        expected[c.bucket_label("valence", value)] = (
-            expected.get(c.bucket_label("valence", value), 0) + 1
-        )
+    assert valence.get_column("count").sum() == len(texts)
+    expected = Counter(unit_bucket(text) for text in texts)
     assert {k: v for k, v in valence.select("bucket", "count").iter_rows() if v} == expected
 
 

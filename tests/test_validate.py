@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import polars as pl
@@ -12,8 +10,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract import RAW_REQUIRED_COLUMNS
-from pipeline import expectations, validate
+from pipeline import expectations
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
+from pipeline.extract import read_raw
 from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
 
 Row = dict[str, str | None]
@@ -292,9 +291,6 @@ def test_data_docs_are_written_when_asked(outcome: ValidationOutcome, docs_dir: 
             raw_frame([GOOD]).rename({"energy": "Energy"}),
             r"wrong columns \(missing 1: energy; unexpected 1: 'Energy'\);",
         ),
-        (pl.DataFrame({"a;b;c": ["1;2;3"]}), "wrong delimiter: .* containing ';'"),
-        (pl.DataFrame({"a\tb\tc": ["1\t2\t3"]}), r"wrong delimiter: .* containing '\\t'"),
-        (pl.DataFrame({"a|b|c": ["1|2|3"]}), r"wrong delimiter: .* containing '\|'"),
     ],
     ids=[
         "no_header",
@@ -302,14 +298,24 @@ def test_data_docs_are_written_when_asked(outcome: ValidationOutcome, docs_dir: 
         "missing_column",
         "unexpected_column",
         "misspelt_column",
-        "semicolons",
-        "tabs",
-        "pipes",
     ],
 )
 def test_check_columns_refuses_unusable_files(frame: pl.DataFrame, message: str) -> None:
     with pytest.raises(RawFileError, match=rf"^data/raw/x\.csv: {message}"):
         check_columns(frame, Path("data/raw/x.csv"))
+
+
+@pytest.mark.parametrize("mark", [";", "\t", "|"], ids=["semicolons", "tabs", "pipes"])
+def test_wrong_delimiter_is_refused_when_the_file_is_read(tmp_path: Path, mark: str) -> None:
+    """The one delimiter check is extract.read_raw's: such a file never reaches validation."""
+    path = tmp_path / "x.csv"
+    lines = [mark.join(ALL_COLUMNS), mark.join(value or "" for value in GOOD.values())]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        RawFileError,
+        match=rf"^{re.escape(str(path))}: wrong delimiter: .* but {re.escape(repr(mark))}",
+    ):
+        read_raw(path, "x")
 
 
 def test_check_columns_accepts_the_optional_columns_being_absent() -> None:
@@ -321,14 +327,16 @@ def test_every_unusable_file_is_listed_in_one_error() -> None:
     files = [
         raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"]),
         file_with_bad_rows("too_bad", 2),
-        RawFile("semicolons", Path("data/raw/semicolons.csv"), pl.DataFrame({"a;b": ["1;2"]})),
+        RawFile(
+            "bonus", Path("data/raw/bonus.csv"), raw_frame([GOOD]).with_columns(bonus=pl.lit("x"))
+        ),
     ]
     with pytest.raises(RawFileError) as caught:
         validate_files(files)
     report = str(caught.value)
     assert report.startswith("3 of 3 raw files refused:")
     assert report.index("no_energy.csv: wrong columns") < report.index("too_bad.csv: 2 of 20 rows")
-    assert "semicolons.csv: wrong delimiter" in report
+    assert "bonus.csv: wrong columns (unexpected 1: 'bonus')" in report
 
 
 # ---------------------------------------------------------------- max_bad_share
@@ -357,6 +365,28 @@ def test_file_over_max_bad_share_is_refused_with_share_checks_and_examples() -> 
     assert report[-1] == "    - row 5: energy 1.2 is outside [0, 1]"
 
 
+def test_a_refusal_carries_what_validation_found_for_the_report() -> None:
+    files = [file_with_bad_rows("at_limit", 1), file_with_bad_rows("over", 7)]
+    with pytest.raises(ValidationRefused) as caught:
+        validate_files(files, max_bad_share=0.05)
+    found = caught.value.findings
+    assert found.counts == {
+        "at_limit": GenreCounts(rows_read=20, valid=19, quarantined=1),
+        "over": GenreCounts(rows_read=20, valid=13, quarantined=7),
+    }
+    assert found.quarantined.height == 8
+    energy = [e for e in found.expectations if e.description == "energy between 0 and 1"]
+    assert [(e.success, e.unexpected_count) for e in energy] == [(False, 8)]
+
+
+def test_a_refusal_for_unusable_columns_carries_the_other_files_findings() -> None:
+    files = [raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"])]
+    files.append(raw_file("fine", [GOOD, GOOD]))
+    with pytest.raises(RawFileError) as caught:
+        validate_files(files)
+    assert caught.value.findings.counts == {"fine": GenreCounts(2, 2, 0)}
+
+
 def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
     with pytest.raises(ValueError, match="max_bad_share"):
         validate_files([], max_bad_share=5)
@@ -365,49 +395,3 @@ def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
 def test_two_files_for_one_genre_are_refused() -> None:
     with pytest.raises(PipelineError, match="more than one raw file for genre"):
         validate_files([raw_file("sad", [GOOD]), raw_file("sad", [GOOD])])
-
-
-# ---------------------------------------------------------------- GX at the boundary
-def test_a_mirror_disagreeing_with_gx_is_reported_as_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    rules = expectations.row_rules()
-    broken = [
-        dataclasses.replace(rule, unexpected=pl.lit(False)) if rule.column == "energy" else rule
-        for rule in rules
-    ]
-    monkeypatch.setattr(validate, "row_rules", lambda: broken)
-    with pytest.raises(
-        PipelineError,
-        match=r"^bug in pipeline/validate\.py: GX finds 1 rows failing 'energy between",
-    ):
-        validate_files([raw_file("g", [GOOD, row(energy="1.2")])], max_bad_share=1.0)
-
-
-def test_an_error_inside_a_gx_check_becomes_a_pipeline_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def on_missing_column(gx: object, rule: expectations.Rule) -> object:
-        return gx.expectations.ExpectColumnValuesToNotBeNull(column="no_such_column")  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(validate, "_expectation", on_missing_column)
-    with pytest.raises(
-        PipelineError, match="Great Expectations could not check 'track_id present'"
-    ):
-        validate_files([raw_file("g", [GOOD])])
-
-
-def test_a_gx_exception_becomes_a_pipeline_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    gx = validate._import_gx()
-
-    def broken_context(**kwargs: object) -> None:
-        raise gx.exceptions.DataContextError("no context today")
-
-    monkeypatch.setattr(gx, "get_context", broken_context)
-    with pytest.raises(
-        PipelineError, match="Great Expectations failed: DataContextError: no context today"
-    ):
-        validate_files([raw_file("g", [GOOD])])
-
-
-def test_importing_validate_does_not_import_great_expectations() -> None:
-    check = "import sys, pipeline.validate; sys.exit('great_expectations' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", check], check=False).returncode == 0
