@@ -10,8 +10,8 @@ from pathlib import Path
 
 from contract import file_sha256
 from pipeline import extract, publish
-from pipeline.catalogue import catalogue_entry, load_catalogue
-from pipeline.errors import PipelineError
+from pipeline.catalogue import Genre, catalogue_entry, load_catalogue
+from pipeline.errors import PipelineError, UpstreamError
 from pipeline.run import UPSTREAM_RECORD, RunResult, Settings, ingest
 
 _COLUMNS = ("rows_read", "valid", "quarantined", "duplicates", "cut_by_top_n", "tracks")
@@ -37,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_raw(settings: Settings, args: argparse.Namespace) -> None:
     """Write raw CSVs for catalogue genres that have none (all upstream genres with --genres all)."""
-    upstream_path = extract.find_upstream(settings.data_dir / "upstream")
+    genres = load_catalogue(settings.catalogue_path)
+    missing = [genre for genre in genres if not (settings.raw_dir / genre.file).exists()]
+    if not missing and args.genres != "all":
+        print(f"raw files: 0 written, {len(genres)} already present (upstream file not needed)")
+        return
+    upstream_path = _find_upstream(settings, missing, args.genres == "all")
     upstream = extract.read_upstream(upstream_path)
     if args.genres == "all":
         added = add_upstream_genres(settings.catalogue_path, extract.upstream_genres(upstream))
@@ -51,6 +56,23 @@ def command_raw(settings: Settings, args: argparse.Namespace) -> None:
     }
     (settings.raw_dir / UPSTREAM_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     print(f"raw files: {len(written)} written, {len(genres) - len(written)} already present")
+
+
+def _find_upstream(settings: Settings, missing: list[Genre], all_genres: bool) -> Path:
+    """The upstream file; if it cannot be found, say which genres needed it and what to do."""
+    try:
+        return extract.find_upstream(settings.data_dir / "upstream")
+    except UpstreamError as error:
+        if all_genres:
+            raise UpstreamError(f"--genres all needs the upstream file: {error}") from None
+        files = ", ".join(genre.file for genre in missing)
+        which = ", ".join(genre.id for genre in missing)
+        needs = f"genre {which} has" if len(missing) == 1 else f"genres {which} have"
+        raise UpstreamError(
+            f"{needs} no raw file in {settings.raw_dir} ({files}), and the upstream file to "
+            f"write one from cannot be found: {error}\nOr put your own CSV there: the upstream "
+            "file is needed only for catalogue genres without a raw file."
+        ) from None
 
 
 def add_upstream_genres(catalogue_path: Path, upstream_ids: list[str]) -> int:

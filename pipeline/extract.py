@@ -26,14 +26,17 @@ GENRE_COLUMN = "track_genre"
 
 
 def find_upstream(
-    download_dir: Path, *, url: str = DOWNLOAD_URL, sha256: str = UPSTREAM_SHA256
+    download_dir: Path, *, url: str | None = None, sha256: str = UPSTREAM_SHA256
 ) -> Path:
     """Locate the upstream file: $KAPIKO_UPSTREAM, else the ../shared mirror, else download it."""
     explicit = os.environ.get(UPSTREAM_ENV)
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise UpstreamError(f"{UPSTREAM_ENV}={explicit} is not a file")
+            raise UpstreamError(
+                f"{UPSTREAM_ENV}={explicit} is not a file: point it at a copy of the upstream "
+                "dataset.csv, or unset it"
+            )
         return path
     if MIRROR_PATH.is_file():
         return MIRROR_PATH
@@ -41,9 +44,10 @@ def find_upstream(
 
 
 def download_upstream(
-    target: Path, *, url: str = DOWNLOAD_URL, sha256: str = UPSTREAM_SHA256
+    target: Path, *, url: str | None = None, sha256: str = UPSTREAM_SHA256
 ) -> Path:
-    """Download the upstream file once, check its sha256, and move it into place."""
+    """Download the upstream file once (from DOWNLOAD_URL by default), check its sha256."""
+    url = url or DOWNLOAD_URL
     if target.is_file() and file_sha256(target) == sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
