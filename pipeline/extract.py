@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import tempfile
@@ -23,6 +24,9 @@ DOWNLOAD_URL = (
 )
 UPSTREAM_SHA256 = "b202fa49909b2d5cef71a04b1d21243cfeb36414535f2ca9272aa646721177bd"
 GENRE_COLUMN = "track_genre"
+EMPTY_ROW_REASON = "every field is empty"
+# Columns of a quarantine frame that say where a row came from and why it failed, not its fields.
+_PROVENANCE = ("genre_id", "source_file", "source_row", "reasons")
 
 
 def find_upstream(
@@ -109,7 +113,8 @@ def write_raw_files(upstream: pl.DataFrame, genres: list[Genre], raw_dir: Path) 
 def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
     """Read a raw genre CSV with every column as text plus a 1-based `source_row`.
 
-    Blank lines are not rows: they are skipped (row numbers still count them).
+    Blank lines are not rows: they are skipped (row numbers still count them). A line of empty
+    fields (`,,,`) is a row, of nulls.
     """
     try:
         _check_delimiter(path)
@@ -127,7 +132,35 @@ def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
     )
     if not columns:
         return numbered
-    return numbered.filter(~pl.all_horizontal(pl.col(columns).is_null()))
+    # Polars reads a blank line and a line of commas alike, as a row of nulls: look at the text.
+    all_null = numbered.filter(pl.all_horizontal(pl.col(columns).is_null()))
+    if all_null.height == 0:
+        return numbered
+    blank = _blank_lines(path, last_row=all_null.get_column("source_row").item(-1))
+    return numbered.filter(~pl.col("source_row").is_in(blank))
+
+
+def _blank_lines(path: Path, last_row: int) -> list[int]:
+    """Row numbers of the truly empty lines up to `last_row`, read as CSV so quoted breaks count."""
+    blank = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        records = csv.reader(handle)
+        next((record for record in records if record), None)  # the header, after any blank lines
+        for number, record in enumerate(records, start=1):
+            if number > last_row:
+                break
+            if not record:
+                blank.append(number)
+    return blank
+
+
+def with_empty_row_reason(quarantined: pl.DataFrame) -> pl.DataFrame:
+    """Quarantined rows whose every field is empty, with that one reason instead of each field's."""
+    fields = [name for name in quarantined.columns if name not in _PROVENANCE]
+    empty = pl.all_horizontal(pl.col(fields).is_null() | (pl.col(fields) == ""))
+    return quarantined.with_columns(
+        pl.when(empty).then(pl.lit(EMPTY_ROW_REASON)).otherwise(pl.col("reasons")).alias("reasons")
+    )
 
 
 def _check_delimiter(path: Path) -> None:

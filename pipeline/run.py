@@ -21,7 +21,7 @@ from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
 from pipeline.expectations import PARSE_CHECK
-from pipeline.extract import read_raw
+from pipeline.extract import read_raw, with_empty_row_reason
 from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
@@ -113,7 +113,7 @@ def _run(
         _write_text(run_dir / "report.txt", f"REFUSED: nothing was published.\n\n{error}\n")
         raise type(error)(f"{error}\n\nReport: {run_dir / 'report.txt'}") from None
     if outcome.quarantined.height:
-        outcome.quarantined.write_csv(run_dir / "quarantine.csv")
+        with_empty_row_reason(outcome.quarantined).write_csv(run_dir / "quarantine.csv")
     hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
     updated = _updated_at(genres, hashes, live, started)
     curated = clock.step(

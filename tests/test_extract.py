@@ -140,3 +140,50 @@ def test_read_raw_names_a_wrong_delimiter(tmp_path: Path, mark: str) -> None:
         RawFileError, match="wrong delimiter: .* has no commas but " + re.escape(repr(mark))
     ):
         extract.read_raw(path, "g")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_read_raw_keeps_a_line_of_empty_fields_as_a_row_and_skips_a_blank_line(
+    tmp_path: Path, newline: str
+) -> None:
+    path = tmp_path / "g.csv"
+    lines = ["track_id,popularity", "abc,7", ",", "", "def,8", ",", ""]
+    path.write_bytes(newline.join(lines).encode())
+    assert extract.read_raw(path, "g").rows() == [
+        (1, "abc", "7"),
+        (2, None, None),
+        (4, "def", "8"),
+        (5, None, None),
+    ]
+
+
+def test_read_raw_tells_blank_lines_from_empty_fields_after_a_quoted_line_break(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text('track_id,name\nabc,"two\n\nlines"\n,\n\ndef,x\n')
+    assert extract.read_raw(path, "g").rows() == [
+        (1, "abc", "two\n\nlines"),
+        (2, None, None),
+        (4, "def", "x"),
+    ]
+
+
+def test_empty_rows_get_one_reason_of_their_own() -> None:
+    quarantined = pl.DataFrame(
+        {
+            "genre_id": ["g", "g", "g"],
+            "source_file": ["g.csv"] * 3,
+            "source_row": [1, 2, 3],
+            "reasons": ["track_id is missing; energy is missing", "energy is missing", "x"],
+            "upstream_row": [None, None, None],
+            "track_id": [None, "abc", ""],
+            "energy": [None, None, ""],
+        }
+    )
+    assert extract.with_empty_row_reason(quarantined).get_column("reasons").to_list() == [
+        extract.EMPTY_ROW_REASON,
+        "energy is missing",
+        extract.EMPTY_ROW_REASON,
+    ]
+    assert extract.EMPTY_ROW_REASON == "every field is empty"

@@ -151,6 +151,27 @@ def test_top_n_keeps_the_most_popular_tracks(tmp_path: Path) -> None:
     assert c.read_manifest(current)["genres"]["sleep"]["cut_by_top_n"] == 1
 
 
+def test_a_line_of_empty_fields_is_counted_and_quarantined_with_its_own_reason(
+    tmp_path: Path,
+) -> None:
+    data_dir = make_data_dir(tmp_path)
+    ambient = data_dir / "raw" / "ambient.csv"
+    header, *rows = ambient.read_text().splitlines(keepends=True)
+    commas = "," * (len(RAW_HEADER) - 1) + "\n"
+    # Data rows 1-2, a blank line (row 3, skipped), a line of commas (row 4), then the rest.
+    ambient.write_text("".join([header, *rows[:2], "\n", commas, *rows[2:]]))
+    result = ingest(Settings(data_dir=data_dir, max_bad_share=0.1, data_docs=False), log=quiet)
+    assert result.status == "published"
+    counts = c.read_manifest(data_dir / "curated" / "current")["genres"]["ambient"]
+    assert (counts["rows_read"], counts["valid"], counts["quarantined"]) == (25, 23, 2)
+    assert result.run_dir is not None
+    quarantine = pl.read_csv(result.run_dir / "quarantine.csv", infer_schema=False)
+    reasons = dict(quarantine.select("source_row", "reasons").iter_rows())
+    assert set(reasons) == {"4", "6"}  # the out-of-range row was data row 4, now 6
+    assert reasons["4"] == "every field is empty"
+    assert "energy" in reasons["6"]
+
+
 def _empty(raw: Path) -> None:
     (raw / "sleep.csv").write_text("")
 
