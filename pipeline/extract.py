@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -117,7 +118,7 @@ def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
     fields (`,,,`) is a row, of nulls.
     """
     try:
-        _check_delimiter(path)
+        _check_header(path)
         frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
     except FileNotFoundError:
         raise RawFileError(
@@ -125,7 +126,9 @@ def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
         ) from None
     except (OSError, pl.exceptions.PolarsError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RawFileError(f"{path}: not a readable CSV file: {first}") from None
+        # Polars does not say where; find the line on this (already failed, so rare) path.
+        problem = _utf8_problem(path) or _field_count_problem(path) or first
+        raise RawFileError(f"{path}: not a readable CSV file: {problem}") from None
     columns = frame.columns
     numbered = frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
@@ -163,13 +166,62 @@ def with_empty_row_reason(quarantined: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _check_delimiter(path: Path) -> None:
-    """Refuse a file whose header line has no comma but another common delimiter."""
+def _check_header(path: Path) -> None:
+    """Refuse a header Polars would misread: not UTF-8, another delimiter, a column named twice."""
     with open(path, "rb") as handle:
-        header = handle.readline().decode("utf-8", errors="replace")
+        line = next((line for line in handle if line.strip()), b"")
+    try:
+        header = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RawFileError(f"{path}: not a readable CSV file: {_utf8_problem(path)}") from None
     marks = [mark for mark in (";", "\t", "|") if mark in header]
     if "," not in header and marks:
         raise RawFileError(
             f"{path}: wrong delimiter: the header line {header.strip()[:80]!r} has no commas but "
             f"{marks[0]!r}; the file must be comma-separated, with the Spotify-feature columns"
         )
+    names = next(csv.reader([header]), [])
+    for name, count in Counter(names).items():
+        if count > 1:
+            where = [str(i) for i, other in enumerate(names, start=1) if other == name]
+            times = "twice" if count == 2 else f"{count} times"
+            raise RawFileError(
+                f"{path}: column {name!r} appears {times} in the header (columns "
+                f"{', '.join(where[:-1])} and {where[-1]}): keep one, or rename the others"
+            )
+
+
+def _utf8_problem(path: Path) -> str | None:
+    """Where the file first stops being UTF-8, streamed line by line; None if it is UTF-8."""
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return (
+                    f"byte {offset + error.start} (line {number}) is not valid UTF-8 "
+                    f"({line[error.start]:#04x}; bytes count from 0): re-save the file as UTF-8 "
+                    "(it may be Latin-1 or Windows-1252 text)"
+                )
+            offset += len(line)
+    return None
+
+
+def _field_count_problem(path: Path) -> str | None:
+    """The first line holding more fields than the header, streamed as CSV; None if there is none."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        records = csv.reader(handle)
+        header = next((record for record in records if record), [])
+        line = records.line_num  # a record starts on the line after the previous one ended
+        try:
+            for record in records:
+                if len(record) > len(header):
+                    return (
+                        f"line {line + 1} has {len(record)} fields, the header has {len(header)}: "
+                        'quote values that contain commas ("a, b") or remove the extra fields'
+                    )
+                line = records.line_num
+        except csv.Error as error:
+            return f"line {records.line_num}: {error}"
+    return None

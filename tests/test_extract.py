@@ -187,3 +187,55 @@ def test_empty_rows_get_one_reason_of_their_own() -> None:
         extract.EMPTY_ROW_REASON,
     ]
     assert extract.EMPTY_ROW_REASON == "every field is empty"
+
+
+def test_read_raw_names_the_line_with_too_many_fields_counting_quoted_line_breaks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text('a,b,c\n1,2,3\n"x\ny",5,6\n\n7,8,9,10\n')  # the header is line 1
+    with pytest.raises(RawFileError) as refused:
+        extract.read_raw(path, "g")
+    message = str(refused.value)
+    assert "line 6 has 4 fields, the header has 3" in message
+    assert "quote" in message  # what to do
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("a,energy,energy,b", "column 'energy' appears twice in the header (columns 2 and 3)"),
+        (
+            "energy,a,energy,energy",
+            "column 'energy' appears 3 times in the header (columns 1, 3 and 4)",
+        ),
+    ],
+)
+def test_read_raw_names_a_column_that_appears_more_than_once(
+    tmp_path: Path, header: str, expected: str
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(header + "\n" + ",".join("1" * len(header.split(","))) + "\n")
+    with pytest.raises(RawFileError) as refused:
+        extract.read_raw(path, "g")
+    assert expected in str(refused.value)
+    assert "_duplicated_" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "line"),
+    [
+        ("a,b\nx,1\nCaf\xe9,2\n", 11, 3),  # 4 + 4 bytes of lines 1-2, then 'Caf'
+        ("a,\xe9nergie\nx,1\n", 2, 1),  # in the header
+    ],
+)
+def test_read_raw_names_the_byte_and_line_that_is_not_utf8(
+    tmp_path: Path, text: str, offset: int, line: int
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(RawFileError) as refused:
+        extract.read_raw(path, "g")
+    message = str(refused.value)
+    assert f"byte {offset} (line {line}) is not valid UTF-8" in message
+    assert "re-save the file as UTF-8" in message

@@ -198,6 +198,24 @@ def _tabs(raw: Path) -> None:
     (raw / "sleep.csv").write_text(text)
 
 
+def _duplicate_column(raw: Path) -> None:
+    header = [*RAW_HEADER[:10], "energy", *RAW_HEADER[10:]]
+    write_raw_csv(raw / "sleep.csv", [raw_line(1, "sleep")], header=header)
+
+
+def _extra_field(raw: Path) -> None:
+    write_raw_csv(raw / "sleep.csv", [raw_line(n, "sleep") for n in (1, 2, 3)])
+    lines = (raw / "sleep.csv").read_text().splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\r\n") + ",surplus\n"
+    (raw / "sleep.csv").write_text("".join(lines))
+
+
+def _latin1(raw: Path) -> None:
+    write_raw_csv(raw / "sleep.csv", [raw_line(1, "sleep", artists="Ólafur Arnalds")])
+    text = (raw / "sleep.csv").read_text()
+    (raw / "sleep.csv").write_bytes(text.encode("latin-1"))
+
+
 def _no_file(raw: Path) -> None:
     (raw / "sleep.csv").unlink()
 
@@ -220,6 +238,9 @@ def _mostly_bad(raw: Path) -> None:
         (_missing_column, "energy"),
         (_semicolons, "wrong delimiter"),
         (_tabs, "wrong delimiter"),
+        (_duplicate_column, "column 'energy' appears twice in the header (columns 10 and 11)"),
+        (_extra_field, "line 3 has 22 fields, the header has 21"),
+        (_latin1, "(line 2) is not valid UTF-8"),
         (_no_file, "without a raw file"),
         (_bad_catalogue, "must match"),
         (_mostly_bad, "popularity"),
