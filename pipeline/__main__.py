@@ -14,16 +14,18 @@ from pipeline.catalogue import Genre, catalogue_entry, load_catalogue
 from pipeline.errors import PipelineError, UpstreamError
 from pipeline.run import UPSTREAM_RECORD, RunResult, Settings, ingest
 
+MAX_BAD_SHARE_ENV = "KAPIKO_MAX_BAD_SHARE"
 _COLUMNS = ("rows_read", "valid", "quarantined", "duplicates", "cut_by_top_n", "tracks")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run one command, print what happened; exit 1 on a refused run."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     settings = Settings(
         data_dir=args.data_dir,
         catalogue=args.catalogue,
-        max_bad_share=args.max_bad_share,
+        max_bad_share=_max_bad_share(parser, args.max_bad_share),
         force=args.force,
         data_docs=not args.no_data_docs,
     )
@@ -126,8 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--max-bad-share",
         type=_share,
-        default=float(os.environ.get("KAPIKO_MAX_BAD_SHARE", "0.05")),
-        help="refuse a file when more than this share of its rows is quarantined (default 0.05)",
+        help=f"refuse a file when more than this share of its rows is quarantined "
+        f"(default ${MAX_BAD_SHARE_ENV}, else {Settings.max_bad_share})",
     )
     common.add_argument(
         "--force", action="store_true", help="rebuild even if the inputs are unchanged"
@@ -146,10 +148,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _share(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    """A share of rows from 0 to 1, or an error saying what is allowed."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a share between 0 and 1 (e.g. 0.1 allows 10 % bad rows per file)"
+        )
     return value
+
+
+def _max_bad_share(parser: argparse.ArgumentParser, given: float | None) -> float:
+    """--max-bad-share if given, else $KAPIKO_MAX_BAD_SHARE if set, else the default."""
+    if given is not None:
+        return given
+    text = os.environ.get(MAX_BAD_SHARE_ENV, "")
+    if not text:
+        return Settings.max_bad_share
+    try:
+        return _share(text)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"{MAX_BAD_SHARE_ENV}={text}: {error}; fix or unset the variable")
 
 
 if __name__ == "__main__":
