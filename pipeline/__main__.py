@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline raw|ingest|rollback` (the Makefile's raw, ingest, rollback)."""
+"""Command line: `python -m pipeline raw|ingest|rollback|versions` (the Makefile's targets)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from contract import file_sha256
-from pipeline import extract, publish
+from pipeline import extract, history, publish
 from pipeline.catalogue import Genre, catalogue_entry, load_catalogue
 from pipeline.errors import PipelineError, UpstreamError
 from pipeline.run import UPSTREAM_RECORD, RunResult, Settings, ingest
@@ -95,9 +95,28 @@ def command_ingest(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def command_rollback(settings: Settings, args: argparse.Namespace) -> None:
-    """Make the previous dataset current again."""
-    live = publish.rollback(settings.curated_dir)
-    print(f"current dataset is now {live.name}")
+    """Make the version before the current one (or --version) current again."""
+    before = history.current_version(settings.curated_dir)
+    with publish.exclusive(settings.curated_dir):
+        live = publish.rollback(settings.curated_dir, args.version)
+    print(f"current dataset is now {live.name} (was {before}); `make versions` lists them all")
+
+
+def command_versions(settings: Settings, args: argparse.Namespace) -> None:
+    """List every published version: created_at, tracks, and which is current."""
+    log = history.load(settings.curated_dir)
+    listed = history.states(log, settings.curated_dir)
+    if not listed:
+        print("no version has been published yet: run `make ingest`")
+        return
+    width = max(len(item["version"]) for item, _ in listed)
+    print(f"{'version':<{width}}  {'created_at':<25}  {'tracks':>7}  state")
+    for item, state in listed:
+        tracks = "?" if item["tracks"] is None else f"{item['tracks']:,}"
+        print(f"{item['version']:<{width}}  {item['created_at']!s:<25}  {tracks:>7}  {state}")
+    target = log["live"][-2] if len(log["live"]) > 1 else None
+    if target is not None:
+        print(f"`make rollback` would make {target} current.")
 
 
 def _print_summary(result: RunResult) -> None:
@@ -140,10 +159,14 @@ def _parser() -> argparse.ArgumentParser:
     raw = commands.add_parser("raw", parents=[common], help=command_raw.__doc__)
     raw.add_argument("--genres", choices=["catalogue", "all"], default="catalogue")
     raw.set_defaults(command=command_raw)
-    for name, command in (("ingest", command_ingest), ("rollback", command_rollback)):
-        commands.add_parser(name, parents=[common], help=command.__doc__).set_defaults(
-            command=command
-        )
+    commands.add_parser("ingest", parents=[common], help=command_ingest.__doc__).set_defaults(
+        command=command_ingest
+    )
+    rollback = commands.add_parser("rollback", parents=[common], help=command_rollback.__doc__)
+    rollback.add_argument("--version", help="the version to make current (see `versions`)")
+    rollback.set_defaults(command=command_rollback)
+    versions = commands.add_parser("versions", parents=[common], help=command_versions.__doc__)
+    versions.set_defaults(command=command_versions)
     return parser
 
 

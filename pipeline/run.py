@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +77,7 @@ def ingest(settings: Settings, log: Log = _stderr) -> RunResult:
     genres = load_catalogue(settings.catalogue_path)
     paths = raw_paths(genres, settings.raw_dir)
     inputs = inputs_digest(genres, paths, settings.max_bad_share)
-    settings.curated_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(settings.curated_dir / ".lock"):
+    with publish.exclusive(settings.curated_dir):
         live = publish.current_manifest(settings.curated_dir)
         if live and live.get("inputs_sha256") == inputs and not settings.force:
             log(f"dataset is up to date: version {live['version']} was built from these inputs")
@@ -270,19 +267,6 @@ def _new_run_dir(runs_dir: Path, started: datetime) -> Path:
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock so two ingests never publish at once."""
-    with open(lock_path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PipelineError(
-                f"another ingest holds {lock_path}; wait for it to finish"
-            ) from None
-        yield
 
 
 class _Clock:

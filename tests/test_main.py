@@ -6,15 +6,20 @@ import json
 import subprocess
 import sys
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
-from builders import raw_line, write_raw_csv
+from builders import frame, raw_line, row, write_raw_csv
 
-from pipeline import extract
+from pipeline import extract, publish
 from pipeline.__main__ import main
+from pipeline.catalogue import Genre
+from pipeline.transform import curated_tables
 
 MAX_BAD_SHARE_ENV = "KAPIKO_MAX_BAD_SHARE"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 CATALOGUE = """
 [[genre]]
@@ -39,6 +44,13 @@ def make_data_dir(root: Path, bad_ambient_rows: int = 0) -> Path:
     write_raw_csv(raw / "ambient.csv", good + bad)
     write_raw_csv(raw / "sleep.csv", [raw_line(n, "sleep") for n in range(30, 33)])
     return root
+
+
+def tables(energy: float) -> dict[str, pl.DataFrame]:
+    """Curated tables of two tracks in one genre."""
+    rows = frame(row("ambient", 1, 1, energy=energy), row("ambient", 2, 2))
+    genres = [Genre("ambient", "Ambient", "Quiet.", "ambient.csv")]
+    return curated_tables(rows, genres, {"ambient": datetime(2026, 1, 1, tzinfo=UTC)}).tables
 
 
 @pytest.fixture
@@ -182,3 +194,73 @@ def test_a_bad_limit_in_the_environment_is_a_usage_error_naming_the_variable(
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert f"{MAX_BAD_SHARE_ENV}={value}" in error and "between 0 and 1" in error
+
+
+# ---------------------------------------------------------------- rollback and versions
+def publish_days(curated: Path, *days: int) -> None:
+    """Publish one small version per day, named by the day."""
+    for day in days:
+        name = f"202601{day:02}T000000Z-x"
+        created = f"2026-01-{day:02}T00:00:00+00:00"
+        publish.publish(tables(day / 10), curated, {"version": name, "created_at": created})
+
+
+def test_versions_lists_each_version_with_its_time_tracks_and_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish_days(tmp_path / "curated", 1, 2, 3, 4)
+    assert main(["rollback", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["versions", "--data-dir", str(tmp_path)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert rows == [
+        ["version", "created_at", "tracks", "state"],
+        ["20260101T000000Z-x", "2026-01-01T00:00:00+00:00", "2", "pruned"],
+        ["20260102T000000Z-x", "2026-01-02T00:00:00+00:00", "2", "earlier"],
+        ["20260103T000000Z-x", "2026-01-03T00:00:00+00:00", "2", "current"],
+        ["20260104T000000Z-x", "2026-01-04T00:00:00+00:00", "2", "rolled", "back"],
+        ["`make", "rollback`", "would", "make", "20260102T000000Z-x", "current."],
+    ]
+
+
+def test_versions_with_nothing_published_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["versions", "--data-dir", str(tmp_path)]) == 0
+    assert "no version has been published yet" in capsys.readouterr().out
+
+
+def test_cli_rollback_to_a_named_version_and_a_refusal_for_an_unknown_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish_days(tmp_path / "curated", 1, 2, 3)
+    assert main(["rollback", "--data-dir", str(tmp_path), "--version", "20260101T000000Z-x"]) == 0
+    assert "current dataset is now 20260101T000000Z-x" in capsys.readouterr().out
+    assert main(["rollback", "--data-dir", str(tmp_path), "--version", "nope"]) == 1
+    assert "there is no version 'nope'" in capsys.readouterr().err
+    assert (tmp_path / "curated" / "current").resolve().name == "20260101T000000Z-x"
+
+
+@pytest.mark.parametrize(
+    ("target", "command"),
+    [
+        (["rollback"], "-m pipeline rollback"),
+        (
+            ["rollback", "VERSION=20260101T000000Z-x"],
+            "-m pipeline rollback --version 20260101T000000Z-x",
+        ),
+        (["versions"], "-m pipeline versions"),
+    ],
+)
+def test_make_targets_pass_the_version_through(
+    target: list[str], command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VERSION", "from-the-environment")  # must not leak into a rollback
+    dry_run = subprocess.run(
+        ["make", "--dry-run", *target],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert dry_run.stdout.splitlines()[-1].split()[1:] == command.split()
