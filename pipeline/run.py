@@ -20,38 +20,12 @@ from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
 from pipeline.expectations import PARSE_CHECK
 from pipeline.extract import read_raw, with_empty_row_reason
+from pipeline.settings import Settings
 from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
 _CODE_FILES = [Path(c.__file__), *sorted(Path(__file__).parent.glob("*.py"))]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where a run reads and writes, and how strict it is."""
-
-    data_dir: Path = Path("data")
-    catalogue: Path | None = None
-    max_bad_share: float = 0.05
-    force: bool = False
-    data_docs: bool = True
-
-    @property
-    def raw_dir(self) -> Path:
-        return self.data_dir / "raw"
-
-    @property
-    def catalogue_path(self) -> Path:
-        return self.catalogue or self.raw_dir / "genres.toml"
-
-    @property
-    def curated_dir(self) -> Path:
-        return self.data_dir / "curated"
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.data_dir / "runs"
 
 
 @dataclass
