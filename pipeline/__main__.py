@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         max_bad_share=_max_bad_share(parser, args.max_bad_share),
         force=args.force,
         data_docs=not args.no_data_docs,
+        keep_runs=args.keep_runs,
     )
     try:
         return int(args.command(settings, args) or 0)
@@ -170,6 +171,12 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="rebuild even if the inputs are unchanged"
     )
     common.add_argument("--no-data-docs", action="store_true", help="skip the GX Data Docs build")
+    common.add_argument(
+        "--keep-runs",
+        type=_at_least_one,
+        default=Settings.keep_runs,
+        help=f"run reports kept in DATA_DIR/runs, this run's included (default {Settings.keep_runs})",
+    )
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(required=True, dest="name")
     raw = commands.add_parser("raw", parents=[common], help=command_raw.__doc__)
@@ -197,6 +204,13 @@ def _share(text: str) -> float:
             f"{text!r} is not a share between 0 and 1 (e.g. 0.1 allows 10 % bad rows per file)"
         )
     return value
+
+
+def _at_least_one(text: str) -> int:
+    """A whole number of at least 1, or an error saying so."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _max_bad_share(parser: argparse.ArgumentParser, given: float | None) -> float:

@@ -6,6 +6,8 @@ data/curated/
   previous -> versions/<version>   the one `make rollback` would make current (absent if none)
   history.json                     every version and the rollback path (pipeline/history.py)
   .lock                            held by the one ingest or rollback running
+
+Run reports (data/runs/<run>/) are pruned here too: see prune_runs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +30,7 @@ from pipeline.errors import PipelineError, PublishError
 
 # The current version and the two `make rollback` can step back to are kept; see prune_versions.
 KEEP_VERSIONS = 3
+_RUN_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")  # data/runs/<UTC start>[-<n>]
 
 
 def write_dataset(
@@ -136,6 +140,20 @@ def prune_versions(curated_dir: Path, keep: int = KEEP_VERSIONS) -> list[Path]:
     history.record_pruned(log, [folder.name for folder in doomed])
     history.save(curated_dir, log)
     _point_previous(curated_dir, log)
+    return doomed
+
+
+def prune_runs(runs_dir: Path, keep: int, current: Path) -> list[Path]:
+    """Delete run report folders beyond the newest `keep`; the current run counts and stays."""
+    runs = []
+    for path in runs_dir.iterdir():
+        name = _RUN_NAME.match(path.name)
+        if name and path.is_dir() and path.name != current.name:
+            # Runs started in the same second are numbered -2, -3, …: compare those as numbers.
+            runs.append(((name[1], int(name[2] or 1)), path))
+    doomed = [path for _, path in sorted(runs, reverse=True)][max(keep - 1, 0) :]
+    for folder in doomed:
+        shutil.rmtree(folder)
     return doomed
 
 

@@ -69,6 +69,7 @@ def _run(
 ) -> RunResult:
     started = datetime.now(UTC).replace(microsecond=0)
     run_dir = _new_run_dir(settings.runs_dir, started)
+    publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
     clock = _Clock(log)
     try:
         files = clock.step(f"reading {len(genres)} raw files", lambda: read_all(genres, paths))

@@ -15,6 +15,7 @@ class Settings:
     max_bad_share: float = 0.05
     force: bool = False
     data_docs: bool = True
+    keep_runs: int = 10  # run reports kept in runs_dir, the current run's included
 
     @property
     def raw_dir(self) -> Path:

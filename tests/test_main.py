@@ -264,3 +264,29 @@ def test_make_targets_pass_the_version_through(
         check=True,
     )
     assert dry_run.stdout.splitlines()[-1].split()[1:] == command.split()
+
+
+# ---------------------------------------------------------------- run reports
+def test_ingest_keeps_only_the_newest_run_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = make_data_dir(tmp_path / "data")
+    (data_dir / "raw" / "sleep.csv").write_text("a,b\n1,2,3\n")  # refused, quickly, with a report
+    reports = []
+    for _ in range(3):
+        assert main(["ingest", "--data-dir", str(data_dir), "--keep-runs", "2"]) == 1
+        reports.append(Path(capsys.readouterr().err.split("Report: ")[1].split()[0]))
+    runs = sorted(p.name for p in (data_dir / "runs").iterdir())
+    assert len(runs) == 2
+    assert reports[2].is_file() and reports[1].is_file() and not reports[0].exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_keep_runs_below_one_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["ingest", "--data-dir", str(tmp_path), f"--keep-runs={value}"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --keep-runs" in error and "a whole number of at least 1" in error

@@ -194,3 +194,27 @@ def test_history_lists_each_version_with_its_creation_time_and_tracks(tmp_path: 
         ("20260102T000000Z-x", "2026-01-01T00:00:00+00:00", 2),
     ]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+
+
+def test_prune_runs_keeps_the_newest_and_always_the_current_run(tmp_path: Path) -> None:
+    for name in [
+        "20260101T000000Z",
+        "20260101T000000Z-2",
+        "20260101T000000Z-10",  # the tenth run of that second: newer than -2
+        "20260102T000000Z",
+        "20260103T000000Z",
+        "notes",  # not a run folder: left alone
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.txt").write_text("a report")
+    current = tmp_path / "20251231T235959Z"  # the clock went back: oldest by name, yet current
+    current.mkdir()
+    deleted = publish.prune_runs(tmp_path, keep=4, current=current)
+    assert sorted(p.name for p in deleted) == ["20260101T000000Z", "20260101T000000Z-2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "20251231T235959Z",
+        "20260101T000000Z-10",
+        "20260102T000000Z",
+        "20260103T000000Z",
+        "notes",
+    ]
