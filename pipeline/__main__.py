@@ -23,7 +23,7 @@ _COLUMNS = ("rows_read", "valid", "quarantined", "duplicates", "cut_by_top_n", "
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run one command, print what happened; exit 1 on a refused run."""
+    """Parse arguments, run one command, print what happened; 1 if refused, 2 on bad usage."""
     parser = _parser()
     args = parser.parse_args(argv)
     settings = Settings(

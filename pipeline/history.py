@@ -26,6 +26,8 @@ History = dict[str, Any]
 
 def load(curated_dir: Path) -> History:
     """The history, brought in line with the folders on disk and the `current` link."""
+    if not (curated_dir / c.VERSIONS_DIR).is_dir():  # nothing published, or `make clean` since
+        return {"versions": [], "live": []}
     try:
         history: History = json.loads((curated_dir / HISTORY).read_text())
     except FileNotFoundError:
@@ -136,8 +138,6 @@ def current_version(curated_dir: Path) -> str | None:
 
 def _folders(curated_dir: Path) -> list[Path]:
     versions = curated_dir / c.VERSIONS_DIR
-    if not versions.is_dir():
-        return []
     return sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 

@@ -85,6 +85,7 @@ def publish(
     final = versions / version
     if final.exists():
         raise PublishError(f"version {version} already exists in {versions}")
+    log = history.load(curated_dir)  # before the new folder exists: it is logged as published
     shutil.rmtree(staging, ignore_errors=True)
     try:
         if extra is not None and extra.is_dir():
@@ -97,7 +98,6 @@ def publish(
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(f"could not write the new dataset under {versions}: {error}") from None
-    log = history.load(curated_dir)
     fresh_start = history.current_version(curated_dir) is None
     _point(curated_dir / c.CURRENT_LINK, final)
     history.record_publish(log, final, fresh_start)

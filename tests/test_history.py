@@ -47,7 +47,20 @@ def test_a_publish_after_the_current_link_was_lost_starts_a_new_rollback_path(
         publish.rollback(tmp_path)
 
 
+def test_after_every_version_folder_is_removed_the_history_starts_afresh(tmp_path: Path) -> None:
+    old_layout(tmp_path, current=NAMES[2])
+    history.save(tmp_path, history.load(tmp_path))
+    shutil.rmtree(tmp_path / "versions")  # what `make clean` does, leaving history.json
+    (tmp_path / "current").unlink()
+    assert history.load(tmp_path) == {"versions": [], "live": []}
+    publish.publish(tables(), tmp_path, manifest("20260104T000000Z-d"))
+    log = history.load(tmp_path)
+    assert [item["version"] for item in log["versions"]] == ["20260104T000000Z-d"]
+    assert log["live"] == ["20260104T000000Z-d"]
+
+
 def test_an_unreadable_history_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "versions").mkdir()
     (tmp_path / "history.json").write_text("{not json")
     with pytest.raises(PublishError, match="delete it to rebuild it from the version folders"):
         history.load(tmp_path)
