@@ -131,9 +131,12 @@ def command_versions(settings: Settings, args: argparse.Namespace) -> None:
     for item, state in listed:
         tracks = "?" if item["tracks"] is None else f"{item['tracks']:,}"
         print(f"{item['version']:<{width}}  {item['created_at']!s:<25}  {tracks:>7}  {state}")
+    states = {item["version"]: state for item, state in listed}
     target = log["live"][-2] if len(log["live"]) > 1 else None
-    if target is not None:
+    if target is not None and states[target] == "earlier":
         print(f"`make rollback` would make {target} current.")
+    elif target is not None:
+        print(f"`make rollback` cannot step back: {target} is {states[target]}.")
 
 
 def _print_summary(result: RunResult) -> None:

@@ -223,6 +223,18 @@ def test_versions_lists_each_version_with_its_time_tracks_and_state(
     ]
 
 
+def test_versions_says_when_rollback_cannot_step_back_further(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish_days(tmp_path / "curated", 1, 2, 3, 4)
+    assert main(["rollback", "--data-dir", str(tmp_path)]) == 0
+    assert main(["rollback", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["versions", "--data-dir", str(tmp_path)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "`make rollback` cannot step back: 20260101T000000Z-x is pruned."
+
+
 def test_versions_with_nothing_published_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
