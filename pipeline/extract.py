@@ -148,12 +148,18 @@ def _blank_lines(path: Path, last_row: int) -> list[int]:
     blank = []
     with open(path, newline="", encoding="utf-8") as handle:
         records = csv.reader(handle)
-        next((record for record in records if record), None)  # the header, after any blank lines
-        for number, record in enumerate(records, start=1):
-            if number > last_row:
-                break
-            if not record:
-                blank.append(number)
+        try:
+            next((record for record in records if record), None)  # the header, after blank lines
+            for number, record in enumerate(records, start=1):
+                if number > last_row:
+                    break
+                if not record:
+                    blank.append(number)
+        except csv.Error as error:  # e.g. a field over csv.field_size_limit() characters
+            raise RawFileError(
+                f"{path}: line {records.line_num}: {error}; check the quotes on and before that "
+                "line (a quote left open makes one huge field)"
+            ) from None
     return blank
 
 
@@ -212,9 +218,9 @@ def _field_count_problem(path: Path) -> str | None:
     """The first line holding more fields than the header, streamed as CSV; None if there is none."""
     with open(path, newline="", encoding="utf-8") as handle:
         records = csv.reader(handle)
-        header = next((record for record in records if record), [])
-        line = records.line_num  # a record starts on the line after the previous one ended
         try:
+            header = next((record for record in records if record), [])
+            line = records.line_num  # a record starts on the line after the previous one ended
             for record in records:
                 if len(record) > len(header):
                     return (
@@ -223,5 +229,5 @@ def _field_count_problem(path: Path) -> str | None:
                     )
                 line = records.line_num
         except csv.Error as error:
-            return f"line {records.line_num}: {error}"
+            return f"line {records.line_num}: {error}; check the quotes on and before that line"
     return None

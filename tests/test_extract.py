@@ -239,3 +239,12 @@ def test_read_raw_names_the_byte_and_line_that_is_not_utf8(
     message = str(refused.value)
     assert f"byte {offset} (line {line}) is not valid UTF-8" in message
     assert "re-save the file as UTF-8" in message
+
+
+def test_read_raw_refuses_a_line_of_empty_fields_beside_a_field_too_long_to_check(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("track_id,name\nabc," + "x" * 200_000 + "\n,\n")
+    with pytest.raises(RawFileError, match="line 2: field larger than field limit"):
+        extract.read_raw(path, "g")
