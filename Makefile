@@ -11,6 +11,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 GENRES ?=
+# Only from the command line (make rollback VERSION=...): an environment VERSION must not leak in.
+VERSION :=
 CURATED := data/curated/current/manifest.json
 
 export KAPIKO_HOST := $(HOST)
@@ -40,8 +42,12 @@ ingest: raw ## Validate data/raw and publish a new curated dataset (ARGS=--force
 	$(PY) -m pipeline ingest $(ARGS)
 
 .PHONY: rollback
-rollback: $(STAMP) ## Point data/curated/current back at the previous dataset
-	$(PY) -m pipeline rollback
+rollback: $(STAMP) ## Step data/curated/current back one version (VERSION=<version>: that one)
+	$(PY) -m pipeline rollback $(if $(VERSION),--version $(VERSION))
+
+.PHONY: versions
+versions: $(STAMP) ## List the curated versions: created_at, tracks, which is current
+	$(PY) -m pipeline versions
 
 $(CURATED):
 	$(MAKE) ingest

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline raw|ingest|rollback` (the Makefile's raw, ingest, rollback)."""
+"""Command line: `python -m pipeline raw|ingest|rollback|versions` (the Makefile's targets)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,32 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from contract import file_sha256
-from pipeline import extract, publish
-from pipeline.catalogue import catalogue_entry, load_catalogue
-from pipeline.errors import PipelineError
-from pipeline.run import UPSTREAM_RECORD, RunResult, Settings, ingest
+from pipeline.catalogue import Genre, catalogue_entry, load_catalogue
+from pipeline.errors import PipelineError, UpstreamError
+from pipeline.settings import Settings
 
+# Modules that import Polars (~0.15 s) are imported in the commands that need them, so that a
+# `make raw` with every raw file present, the first step of every `make ingest`, needs none.
+if TYPE_CHECKING:
+    from pipeline.run import RunResult
+
+MAX_BAD_SHARE_ENV = "KAPIKO_MAX_BAD_SHARE"
 _COLUMNS = ("rows_read", "valid", "quarantined", "duplicates", "cut_by_top_n", "tracks")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run one command, print what happened; exit 1 on a refused run."""
-    args = _parser().parse_args(argv)
+    """Parse arguments, run one command, print what happened; 1 if refused, 2 on bad usage."""
+    parser = _parser()
+    args = parser.parse_args(argv)
     settings = Settings(
         data_dir=args.data_dir,
         catalogue=args.catalogue,
-        max_bad_share=args.max_bad_share,
+        max_bad_share=_max_bad_share(parser, args.max_bad_share),
         force=args.force,
         data_docs=not args.no_data_docs,
+        keep_runs=args.keep_runs,
     )
     try:
         return int(args.command(settings, args) or 0)
@@ -37,7 +44,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_raw(settings: Settings, args: argparse.Namespace) -> None:
     """Write raw CSVs for catalogue genres that have none (all upstream genres with --genres all)."""
-    upstream_path = extract.find_upstream(settings.data_dir / "upstream")
+    genres = load_catalogue(settings.catalogue_path)
+    missing = [genre for genre in genres if not (settings.raw_dir / genre.file).exists()]
+    if not missing and args.genres != "all":
+        print(f"raw files: 0 written, {len(genres)} already present (upstream file not needed)")
+        return
+    from contract import file_sha256
+    from pipeline import extract
+    from pipeline.run import UPSTREAM_RECORD
+
+    upstream_path = _find_upstream(settings, missing, args.genres == "all")
     upstream = extract.read_upstream(upstream_path)
     if args.genres == "all":
         added = add_upstream_genres(settings.catalogue_path, extract.upstream_genres(upstream))
@@ -53,6 +69,25 @@ def command_raw(settings: Settings, args: argparse.Namespace) -> None:
     print(f"raw files: {len(written)} written, {len(genres) - len(written)} already present")
 
 
+def _find_upstream(settings: Settings, missing: list[Genre], all_genres: bool) -> Path:
+    """The upstream file; if it cannot be found, say which genres needed it and what to do."""
+    from pipeline import extract
+
+    try:
+        return extract.find_upstream(settings.data_dir / "upstream")
+    except UpstreamError as error:
+        if all_genres:
+            raise UpstreamError(f"--genres all needs the upstream file: {error}") from None
+        files = ", ".join(genre.file for genre in missing)
+        which = ", ".join(genre.id for genre in missing)
+        needs = f"genre {which} has" if len(missing) == 1 else f"genres {which} have"
+        raise UpstreamError(
+            f"{needs} no raw file in {settings.raw_dir} ({files}), and the upstream file to "
+            f"write one from cannot be found: {error}\nOr put your own CSV there: the upstream "
+            "file is needed only for catalogue genres without a raw file."
+        ) from None
+
+
 def add_upstream_genres(catalogue_path: Path, upstream_ids: list[str]) -> int:
     """Append an entry for every upstream genre the catalogue lacks; keep existing text as is."""
     known = {genre.id for genre in load_catalogue(catalogue_path)}
@@ -65,15 +100,43 @@ def add_upstream_genres(catalogue_path: Path, upstream_ids: list[str]) -> int:
 
 def command_ingest(settings: Settings, args: argparse.Namespace) -> None:
     """Validate the raw files and publish a new curated dataset."""
+    from pipeline.run import ingest
+
     print(f"kapiko ingest: {settings.catalogue_path}", file=sys.stderr)
     result = ingest(settings)
     _print_summary(result)
 
 
 def command_rollback(settings: Settings, args: argparse.Namespace) -> None:
-    """Make the previous dataset current again."""
-    live = publish.rollback(settings.curated_dir)
-    print(f"current dataset is now {live.name}")
+    """Make the version before the current one (or --version) current again."""
+    from pipeline import history, publish
+
+    before = history.current_version(settings.curated_dir)
+    with publish.exclusive(settings.curated_dir):
+        live = publish.rollback(settings.curated_dir, args.version)
+    print(f"current dataset is now {live.name} (was {before}); `make versions` lists them all")
+
+
+def command_versions(settings: Settings, args: argparse.Namespace) -> None:
+    """List every published version: created_at, tracks, and which is current."""
+    from pipeline import history
+
+    log = history.load(settings.curated_dir)
+    listed = history.states(log, settings.curated_dir)
+    if not listed:
+        print("no version has been published yet: run `make ingest`")
+        return
+    width = max(len(item["version"]) for item, _ in listed)
+    print(f"{'version':<{width}}  {'created_at':<25}  {'tracks':>7}  state")
+    for item, state in listed:
+        tracks = "?" if item["tracks"] is None else f"{item['tracks']:,}"
+        print(f"{item['version']:<{width}}  {item['created_at']!s:<25}  {tracks:>7}  {state}")
+    states = {item["version"]: state for item, state in listed}
+    target = log["live"][-2] if len(log["live"]) > 1 else None
+    if target is not None and states[target] == "earlier":
+        print(f"`make rollback` would make {target} current.")
+    elif target is not None:
+        print(f"`make rollback` cannot step back: {target} is {states[target]}.")
 
 
 def _print_summary(result: RunResult) -> None:
@@ -104,30 +167,66 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--max-bad-share",
         type=_share,
-        default=float(os.environ.get("KAPIKO_MAX_BAD_SHARE", "0.05")),
-        help="refuse a file when more than this share of its rows is quarantined (default 0.05)",
+        help=f"refuse a file when more than this share of its rows is quarantined "
+        f"(default ${MAX_BAD_SHARE_ENV}, else {Settings.max_bad_share})",
     )
     common.add_argument(
         "--force", action="store_true", help="rebuild even if the inputs are unchanged"
     )
     common.add_argument("--no-data-docs", action="store_true", help="skip the GX Data Docs build")
+    common.add_argument(
+        "--keep-runs",
+        type=_at_least_one,
+        default=Settings.keep_runs,
+        help=f"run reports kept in DATA_DIR/runs, this run's included (default {Settings.keep_runs})",
+    )
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(required=True, dest="name")
     raw = commands.add_parser("raw", parents=[common], help=command_raw.__doc__)
     raw.add_argument("--genres", choices=["catalogue", "all"], default="catalogue")
     raw.set_defaults(command=command_raw)
-    for name, command in (("ingest", command_ingest), ("rollback", command_rollback)):
-        commands.add_parser(name, parents=[common], help=command.__doc__).set_defaults(
-            command=command
-        )
+    commands.add_parser("ingest", parents=[common], help=command_ingest.__doc__).set_defaults(
+        command=command_ingest
+    )
+    rollback = commands.add_parser("rollback", parents=[common], help=command_rollback.__doc__)
+    rollback.add_argument("--version", help="the version to make current (see `versions`)")
+    rollback.set_defaults(command=command_rollback)
+    versions = commands.add_parser("versions", parents=[common], help=command_versions.__doc__)
+    versions.set_defaults(command=command_versions)
     return parser
 
 
 def _share(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    """A share of rows from 0 to 1, or an error saying what is allowed."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a share between 0 and 1 (e.g. 0.1 allows 10 % bad rows per file)"
+        )
     return value
+
+
+def _at_least_one(text: str) -> int:
+    """A whole number of at least 1, or an error saying so."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _max_bad_share(parser: argparse.ArgumentParser, given: float | None) -> float:
+    """--max-bad-share if given, else $KAPIKO_MAX_BAD_SHARE if set, else the default."""
+    if given is not None:
+        return given
+    text = os.environ.get(MAX_BAD_SHARE_ENV, "")
+    if not text:
+        return Settings.max_bad_share
+    try:
+        return _share(text)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"{MAX_BAD_SHARE_ENV}={text}: {error}; fix or unset the variable")
 
 
 if __name__ == "__main__":

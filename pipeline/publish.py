@@ -3,24 +3,34 @@
 data/curated/
   versions/<version>/   one folder per published dataset (Parquet files, manifest.json, data_docs/)
   current  -> versions/<version>   the live dataset, replaced by one atomic rename
-  previous -> versions/<version>   the one before, for `make rollback`
+  previous -> versions/<version>   the one `make rollback` would make current (absent if none)
+  history.json                     every version and the rollback path (pipeline/history.py)
+  .lock                            held by the one ingest or rollback running
+
+Run reports (data/runs/<run>/) are pruned here too: see prune_runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 import contract as c
-from pipeline.errors import PublishError
+from pipeline import history
+from pipeline.errors import PipelineError, PublishError
 
+# The current version and the two `make rollback` can step back to are kept; see prune_versions.
 KEEP_VERSIONS = 3
+_RUN_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")  # data/runs/<UTC start>[-<n>]
 
 
 def write_dataset(
@@ -63,11 +73,12 @@ def publish(
     tables: Mapping[str, pl.DataFrame],
     curated_dir: Path,
     manifest: dict[str, Any],
-    extra: Path | None = None,
+    extras: Sequence[Path] = (),
 ) -> Path:
-    """Write a new version aside, then make it `current` in one rename; keep the old as `previous`.
+    """Write a new version aside, make it `current` in one rename, log it, prune old versions.
 
-    `extra`, if given, is a folder copied into the version first (the run's data-quality docs).
+    `extras` are files or folders copied into the version before it goes live (the run's
+    data-quality report and docs); one that does not exist is left out.
     """
     version = manifest["version"]
     versions = curated_dir / c.VERSIONS_DIR
@@ -75,10 +86,15 @@ def publish(
     final = versions / version
     if final.exists():
         raise PublishError(f"version {version} already exists in {versions}")
+    log = history.load(curated_dir)  # before the new folder exists: it is logged as published
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        if extra is not None and extra.is_dir():
-            shutil.copytree(extra, staging / extra.name)
+        staging.mkdir(parents=True)
+        for extra in extras:
+            if extra.is_dir():
+                shutil.copytree(extra, staging / extra.name)
+            elif extra.is_file():
+                shutil.copy2(extra, staging / extra.name)
         write_dataset(tables, staging, manifest)
         os.replace(staging, final)
     except PublishError:
@@ -87,46 +103,89 @@ def publish(
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(f"could not write the new dataset under {versions}: {error}") from None
-    old = _link_target(curated_dir / c.CURRENT_LINK)
+    fresh_start = history.current_version(curated_dir) is None
     _point(curated_dir / c.CURRENT_LINK, final)
-    if old is not None and old != final:
-        _point(curated_dir / c.PREVIOUS_LINK, old)
+    history.record_publish(log, final, fresh_start)
+    history.save(curated_dir, log)
     prune_versions(curated_dir)
     return final
 
 
-def rollback(curated_dir: Path) -> Path:
-    """Swap `current` and `previous`; return the folder that is live now."""
-    current = _link_target(curated_dir / c.CURRENT_LINK)
-    previous = _link_target(curated_dir / c.PREVIOUS_LINK)
-    if previous is None or not previous.is_dir():
-        raise PublishError(
-            f"nothing to roll back to: {curated_dir / c.PREVIOUS_LINK} does not exist"
-        )
+def rollback(curated_dir: Path, version: str | None = None) -> Path:
+    """Make the version before current (or `version`) current again; return its folder."""
+    log = history.load(curated_dir)
+    target = history.rollback_target(log, curated_dir, version)
+    folder = curated_dir / c.VERSIONS_DIR / target
     try:
-        c.read_manifest(previous)
+        c.read_manifest(folder)
     except c.CuratedDatasetError as error:
-        raise PublishError(f"the previous dataset is unusable, not rolling back: {error}") from None
-    _point(curated_dir / c.CURRENT_LINK, previous)
-    if current is not None:
-        _point(curated_dir / c.PREVIOUS_LINK, current)
-    return previous
+        raise PublishError(f"version {target} is unusable, not rolling back: {error}") from None
+    _point(curated_dir / c.CURRENT_LINK, folder)
+    history.record_rollback(log, target)
+    history.save(curated_dir, log)
+    _point_previous(curated_dir, log)
+    return folder
 
 
 def prune_versions(curated_dir: Path, keep: int = KEEP_VERSIONS) -> list[Path]:
-    """Delete old versions beyond the newest `keep`, never the current or previous one."""
-    versions = curated_dir / c.VERSIONS_DIR
-    linked = {_link_target(curated_dir / name) for name in (c.CURRENT_LINK, c.PREVIOUS_LINK)}
-    # Version names start with a UTC timestamp, so name order is age order.
-    folders = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    doomed = [p for p in folders[:-keep] if p.resolve() not in linked]
+    """Delete every version but the current one and the `keep - 1` a rollback steps back to.
+
+    Versions rolled away from go at the next publish. The history marks what was deleted, so a
+    rollback to it is refused with a reason. Folders the pipeline is writing are left alone.
+    """
+    log = history.load(curated_dir)
+    kept = set(log["live"][-keep:])
+    doomed = [
+        curated_dir / c.VERSIONS_DIR / item["version"]
+        for item, state in history.states(log, curated_dir)
+        if state in ("earlier", "rolled back") and item["version"] not in kept
+    ]
+    for folder in doomed:
+        shutil.rmtree(folder)
+    history.record_pruned(log, [folder.name for folder in doomed])
+    history.save(curated_dir, log)
+    _point_previous(curated_dir, log)
+    return doomed
+
+
+def prune_runs(runs_dir: Path, keep: int, current: Path) -> list[Path]:
+    """Delete run report folders beyond the newest `keep`; the current run counts and stays."""
+    runs = []
+    for path in runs_dir.iterdir():
+        name = _RUN_NAME.match(path.name)
+        if name and path.is_dir() and path.name != current.name:
+            # Runs started in the same second are numbered -2, -3, …: compare those as numbers.
+            runs.append(((name[1], int(name[2] or 1)), path))
+    doomed = [path for _, path in sorted(runs, reverse=True)][max(keep - 1, 0) :]
     for folder in doomed:
         shutil.rmtree(folder)
     return doomed
 
 
-def _link_target(link: Path) -> Path | None:
-    return link.resolve() if link.is_symlink() else None
+@contextmanager
+def exclusive(curated_dir: Path) -> Iterator[None]:
+    """Hold data/curated/.lock, so two ingests or rollbacks never change the dataset at once."""
+    lock_path = curated_dir / ".lock"
+    curated_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineError(
+                f"another ingest or rollback holds {lock_path}; wait for it to finish, then run "
+                "the command again"
+            ) from None
+        yield
+
+
+def _point_previous(curated_dir: Path, log: history.History) -> None:
+    """Point `previous` at what `make rollback` would bring back, or remove it if nothing."""
+    live = log["live"]
+    target = curated_dir / c.VERSIONS_DIR / live[-2] if len(live) > 1 else None
+    if target is not None and target.is_dir():
+        _point(curated_dir / c.PREVIOUS_LINK, target)
+    else:
+        (curated_dir / c.PREVIOUS_LINK).unlink(missing_ok=True)
 
 
 def _point(link: Path, target: Path) -> None:

@@ -8,7 +8,6 @@ why a refused run was refused. Every value is escaped with html.escape.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -42,9 +41,8 @@ def write_quality_report(
     outcome: ValidationOutcome | None = None,
     genres: Mapping[str, Mapping[str, Any]] | None = None,
     refusal: PipelineError | None = None,
-    copy_to: Path | None = None,
 ) -> Path:
-    """Write run_dir/report.html, and a copy into `copy_to` (the published version) if given.
+    """Write run_dir/report.html (a publish copies it into the new version before the swap).
 
     A refusal carries what validation found before it (`findings`), if it got that far.
     """
@@ -63,8 +61,6 @@ def write_quality_report(
     )
     path = run_dir / REPORT_FILE
     path.write_text(page, encoding="utf-8")
-    if copy_to is not None:
-        shutil.copy2(path, copy_to / REPORT_FILE)
     return path
 
 

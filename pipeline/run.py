@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,40 +19,14 @@ from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
 from pipeline.expectations import PARSE_CHECK
-from pipeline.extract import read_raw
+from pipeline.extract import read_raw, with_empty_row_reason
 from pipeline.quality_report import write_quality_report
+from pipeline.settings import Settings
 from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
 _CODE_FILES = [Path(c.__file__), *sorted(Path(__file__).parent.glob("*.py"))]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where a run reads and writes, and how strict it is."""
-
-    data_dir: Path = Path("data")
-    catalogue: Path | None = None
-    max_bad_share: float = 0.05
-    force: bool = False
-    data_docs: bool = True
-
-    @property
-    def raw_dir(self) -> Path:
-        return self.data_dir / "raw"
-
-    @property
-    def catalogue_path(self) -> Path:
-        return self.catalogue or self.raw_dir / "genres.toml"
-
-    @property
-    def curated_dir(self) -> Path:
-        return self.data_dir / "curated"
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.data_dir / "runs"
 
 
 @dataclass
@@ -80,8 +52,7 @@ def ingest(settings: Settings, log: Log = _stderr) -> RunResult:
     genres = load_catalogue(settings.catalogue_path)
     paths = raw_paths(genres, settings.raw_dir)
     inputs = inputs_digest(genres, paths, settings.max_bad_share)
-    settings.curated_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(settings.curated_dir / ".lock"):
+    with publish.exclusive(settings.curated_dir):
         live = publish.current_manifest(settings.curated_dir)
         if live and live.get("inputs_sha256") == inputs and not settings.force:
             log(f"dataset is up to date: version {live['version']} was built from these inputs")
@@ -99,6 +70,7 @@ def _run(
 ) -> RunResult:
     started = datetime.now(UTC).replace(microsecond=0)
     run_dir = _new_run_dir(settings.runs_dir, started)
+    publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
     clock = _Clock(log)
     try:
         files = clock.step(f"reading {len(genres)} raw files", lambda: read_all(genres, paths))
@@ -116,7 +88,7 @@ def _run(
         page = write_quality_report(run_dir, started, "refused", version, refusal=error)
         raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
     if outcome.quarantined.height:
-        outcome.quarantined.write_csv(run_dir / "quarantine.csv")
+        with_empty_row_reason(outcome.quarantined).write_csv(run_dir / "quarantine.csv")
     hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
     updated = _updated_at(genres, hashes, live, started)
     curated = clock.step(
@@ -126,16 +98,22 @@ def _run(
         curated.duplicates.write_csv(run_dir / "duplicates.csv")
     summary = genre_summary(genres, outcome.counts, curated, hashes, updated)
     manifest = _manifest(settings, started, inputs, summary, outcome.expectations)
-    final = clock.step(
-        "publishing",
-        lambda: publish.publish(
-            curated.tables, settings.curated_dir, manifest, run_dir / "data_docs"
-        ),
+    # The page goes into the version before it goes live; it says "refused" if publishing fails.
+    page = write_quality_report(
+        run_dir, started, "published", manifest["version"], outcome=outcome, genres=summary
     )
+    try:
+        final = clock.step(
+            "publishing",
+            lambda: publish.publish(
+                curated.tables, settings.curated_dir, manifest, (run_dir / "data_docs", page)
+            ),
+        )
+    except PipelineError as error:
+        version = (live or {}).get("version")
+        write_quality_report(run_dir, started, "refused", version, outcome=outcome, refusal=error)
+        raise
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    write_quality_report(
-        run_dir, started, "published", final.name, outcome=outcome, genres=summary, copy_to=final
-    )
     return RunResult("published", manifest["version"], run_dir, summary, str(final))
 
 
@@ -276,19 +254,6 @@ def _new_run_dir(runs_dir: Path, started: datetime) -> Path:
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock so two ingests never publish at once."""
-    with open(lock_path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PipelineError(
-                f"another ingest holds {lock_path}; wait for it to finish"
-            ) from None
-        yield
 
 
 class _Clock:

@@ -140,3 +140,111 @@ def test_read_raw_names_a_wrong_delimiter(tmp_path: Path, mark: str) -> None:
         RawFileError, match="wrong delimiter: .* has no commas but " + re.escape(repr(mark))
     ):
         extract.read_raw(path, "g")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_read_raw_keeps_a_line_of_empty_fields_as_a_row_and_skips_a_blank_line(
+    tmp_path: Path, newline: str
+) -> None:
+    path = tmp_path / "g.csv"
+    lines = ["track_id,popularity", "abc,7", ",", "", "def,8", ",", ""]
+    path.write_bytes(newline.join(lines).encode())
+    assert extract.read_raw(path, "g").rows() == [
+        (1, "abc", "7"),
+        (2, None, None),
+        (4, "def", "8"),
+        (5, None, None),
+    ]
+
+
+def test_read_raw_tells_blank_lines_from_empty_fields_after_a_quoted_line_break(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text('track_id,name\nabc,"two\n\nlines"\n,\n\ndef,x\n')
+    assert extract.read_raw(path, "g").rows() == [
+        (1, "abc", "two\n\nlines"),
+        (2, None, None),
+        (4, "def", "x"),
+    ]
+
+
+def test_empty_rows_get_one_reason_of_their_own() -> None:
+    quarantined = pl.DataFrame(
+        {
+            "genre_id": ["g", "g", "g"],
+            "source_file": ["g.csv"] * 3,
+            "source_row": [1, 2, 3],
+            "reasons": ["track_id is missing; energy is missing", "energy is missing", "x"],
+            "upstream_row": [None, None, None],
+            "track_id": [None, "abc", ""],
+            "energy": [None, None, ""],
+        }
+    )
+    assert extract.with_empty_row_reason(quarantined).get_column("reasons").to_list() == [
+        extract.EMPTY_ROW_REASON,
+        "energy is missing",
+        extract.EMPTY_ROW_REASON,
+    ]
+    assert extract.EMPTY_ROW_REASON == "every field is empty"
+
+
+def test_read_raw_names_the_line_with_too_many_fields_counting_quoted_line_breaks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text('a,b,c\n1,2,3\n"x\ny",5,6\n\n7,8,9,10\n')  # the header is line 1
+    with pytest.raises(RawFileError) as refused:
+        extract.read_raw(path, "g")
+    message = str(refused.value)
+    assert "line 6 has 4 fields, the header has 3" in message
+    assert "quote" in message  # what to do
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("a,energy,energy,b", "column 'energy' appears twice in the header (columns 2 and 3)"),
+        (
+            "energy,a,energy,energy",
+            "column 'energy' appears 3 times in the header (columns 1, 3 and 4)",
+        ),
+    ],
+)
+def test_read_raw_names_a_column_that_appears_more_than_once(
+    tmp_path: Path, header: str, expected: str
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(header + "\n" + ",".join("1" * len(header.split(","))) + "\n")
+    with pytest.raises(RawFileError) as refused:
+        extract.read_raw(path, "g")
+    assert expected in str(refused.value)
+    assert "_duplicated_" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "line"),
+    [
+        ("a,b\nx,1\nCaf\xe9,2\n", 11, 3),  # 4 + 4 bytes of lines 1-2, then 'Caf'
+        ("a,\xe9nergie\nx,1\n", 2, 1),  # in the header
+    ],
+)
+def test_read_raw_names_the_byte_and_line_that_is_not_utf8(
+    tmp_path: Path, text: str, offset: int, line: int
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(RawFileError) as refused:
+        extract.read_raw(path, "g")
+    message = str(refused.value)
+    assert f"byte {offset} (line {line}) is not valid UTF-8" in message
+    assert "re-save the file as UTF-8" in message
+
+
+def test_read_raw_refuses_a_line_of_empty_fields_beside_a_field_too_long_to_check(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("track_id,name\nabc," + "x" * 200_000 + "\n,\n")
+    with pytest.raises(RawFileError, match="line 2: field larger than field limit"):
+        extract.read_raw(path, "g")

@@ -81,17 +81,84 @@ def test_publish_swaps_current_and_keeps_previous(tmp_path: Path) -> None:
     assert not any(p.name.startswith(".") for p in (tmp_path / "versions").iterdir())
 
 
-def test_rollback_swaps_back_and_forth(tmp_path: Path) -> None:
-    first = publish.publish(tables(), tmp_path, manifest("20260101T000000Z-a"))
-    second = publish.publish(tables(0.9), tmp_path, manifest("20260102T000000Z-b"))
-    assert publish.rollback(tmp_path) == first
-    assert (tmp_path / "current").resolve() == first and (tmp_path / "previous").resolve() == second
+def publish_days(curated: Path, *days: int) -> list[Path]:
+    """Publish one small version per day (named by that day, so name order is age order)."""
+    return [
+        publish.publish(tables(day / 10), curated, manifest(f"202601{day:02}T000000Z-x"))
+        for day in days
+    ]
+
+
+def live(curated: Path) -> str:
+    return (curated / "current").resolve().name
+
+
+def test_repeated_rollbacks_step_further_back_until_the_first_version(tmp_path: Path) -> None:
+    first, second, third = publish_days(tmp_path, 1, 2, 3)
     assert publish.rollback(tmp_path) == second
+    assert (tmp_path / "previous").resolve() == first  # what the next rollback brings back
+    assert publish.rollback(tmp_path) == first
+    assert live(tmp_path) == first.name and not (tmp_path / "previous").exists()
+    with pytest.raises(PublishError, match="nothing to roll back to"):
+        publish.rollback(tmp_path)
+    assert live(tmp_path) == first.name and third.is_dir()
+
+
+def test_a_rolled_away_version_is_not_brought_back_by_later_rollbacks(tmp_path: Path) -> None:
+    first, second, third = publish_days(tmp_path, 1, 2, 3)
+    publish.rollback(tmp_path)  # third is rejected
+    fourth = publish.publish(tables(0.4), tmp_path, manifest("20260104T000000Z-x"))
+    assert (tmp_path / "previous").resolve() == second
+    assert publish.rollback(tmp_path) == second
+    assert publish.rollback(tmp_path) == first
+    assert not third.exists() and fourth.is_dir()  # rolled away, so pruned at the next publish
+
+
+def test_rollback_to_a_named_version_then_back_to_a_rolled_away_one(tmp_path: Path) -> None:
+    first, second, third = publish_days(tmp_path, 1, 2, 3)
+    assert publish.rollback(tmp_path, "20260101T000000Z-x") == first
+    with pytest.raises(PublishError, match="nothing to roll back to"):
+        publish.rollback(tmp_path)
+    assert publish.rollback(tmp_path, third.name) == third  # asked for by name
+    assert publish.rollback(tmp_path) == first  # second was rolled away from: skipped
+    assert second.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("20990101T000000Z-x", "there is no version '20990101T000000Z-x': `make versions`"),
+        ("20260101T000000Z-x", "was pruned on 20"),
+        ("20260104T000000Z-x", "is already current"),
+    ],
+)
+def test_rollback_to_a_pruned_missing_or_current_version_is_refused(
+    tmp_path: Path, version: str, message: str
+) -> None:
+    publish_days(tmp_path, 1, 2, 3, 4)  # keeps 2, 3 and 4
+    before = snapshot(tmp_path)
+    with pytest.raises(PublishError, match=message):
+        publish.rollback(tmp_path, version)
+    assert snapshot(tmp_path) == before
+
+
+def test_rollback_past_the_pruned_versions_is_refused_with_the_reason(tmp_path: Path) -> None:
+    publish_days(tmp_path, 1, 2, 3, 4)
+    publish.rollback(tmp_path)
+    publish.rollback(tmp_path)
+    assert live(tmp_path) == "20260102T000000Z-x"
+    with pytest.raises(PublishError, match="20260101T000000Z-x was pruned on"):
+        publish.rollback(tmp_path)
 
 
 def test_rollback_without_previous_is_refused(tmp_path: Path) -> None:
     publish.publish(tables(), tmp_path, manifest("20260101T000000Z-a"))
     with pytest.raises(PublishError, match="nothing to roll back to"):
+        publish.rollback(tmp_path)
+
+
+def test_rollback_with_nothing_published_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="nothing is published yet"):
         publish.rollback(tmp_path)
 
 
@@ -105,12 +172,49 @@ def test_failed_publish_leaves_the_live_dataset_byte_identical(tmp_path: Path) -
     assert publish.current_manifest(tmp_path)["version"] == "20260101T000000Z-a"  # type: ignore[index]
 
 
-def test_prune_keeps_the_newest_versions_and_never_the_linked_ones(tmp_path: Path) -> None:
-    for day in range(1, 6):
-        publish.publish(tables(day / 10), tmp_path, manifest(f"2026010{day}T000000Z-x"))
+def test_prune_keeps_current_and_what_rollback_reaches_and_logs_the_rest(tmp_path: Path) -> None:
+    publish_days(tmp_path, 1, 2, 3, 4, 5)
     names = sorted(p.name for p in (tmp_path / "versions").iterdir())
-    assert names == [f"2026010{day}T000000Z-x" for day in (3, 4, 5)]
-    publish.rollback(tmp_path)  # current = 4, previous = 5
-    publish.publish(tables(0.7), tmp_path, manifest("20260106T000000Z-x"))
+    assert names == [f"202601{day:02}T000000Z-x" for day in (3, 4, 5)]
+    publish.rollback(tmp_path)  # current = 4; 5 is rolled away from
+    publish_days(tmp_path, 6)  # rollback path: 1, 2, 3, 4, 6
     names = sorted(p.name for p in (tmp_path / "versions").iterdir())
-    assert names == [f"2026010{day}T000000Z-x" for day in (4, 5, 6)]
+    assert names == [f"202601{day:02}T000000Z-x" for day in (3, 4, 6)]
+    log = json.loads((tmp_path / "history.json").read_text())
+    pruned = [item["version"][6:8] for item in log["versions"] if item["pruned_at"]]
+    assert pruned == ["01", "02", "05"]
+    assert log["live"][-3:] == [f"202601{day:02}T000000Z-x" for day in (3, 4, 6)]
+
+
+def test_history_lists_each_version_with_its_creation_time_and_tracks(tmp_path: Path) -> None:
+    publish_days(tmp_path, 1, 2)
+    log = json.loads((tmp_path / "history.json").read_text())
+    assert [(i["version"], i["created_at"], i["tracks"]) for i in log["versions"]] == [
+        ("20260101T000000Z-x", "2026-01-01T00:00:00+00:00", 2),
+        ("20260102T000000Z-x", "2026-01-01T00:00:00+00:00", 2),
+    ]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+
+
+def test_prune_runs_keeps_the_newest_and_always_the_current_run(tmp_path: Path) -> None:
+    for name in [
+        "20260101T000000Z",
+        "20260101T000000Z-2",
+        "20260101T000000Z-10",  # the tenth run of that second: newer than -2
+        "20260102T000000Z",
+        "20260103T000000Z",
+        "notes",  # not a run folder: left alone
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.txt").write_text("a report")
+    current = tmp_path / "20251231T235959Z"  # the clock went back: oldest by name, yet current
+    current.mkdir()
+    deleted = publish.prune_runs(tmp_path, keep=4, current=current)
+    assert sorted(p.name for p in deleted) == ["20260101T000000Z", "20260101T000000Z-2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "20251231T235959Z",
+        "20260101T000000Z-10",
+        "20260102T000000Z",
+        "20260103T000000Z",
+        "notes",
+    ]

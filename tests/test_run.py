@@ -151,6 +151,27 @@ def test_top_n_keeps_the_most_popular_tracks(tmp_path: Path) -> None:
     assert c.read_manifest(current)["genres"]["sleep"]["cut_by_top_n"] == 1
 
 
+def test_a_line_of_empty_fields_is_counted_and_quarantined_with_its_own_reason(
+    tmp_path: Path,
+) -> None:
+    data_dir = make_data_dir(tmp_path)
+    ambient = data_dir / "raw" / "ambient.csv"
+    header, *rows = ambient.read_text().splitlines(keepends=True)
+    commas = "," * (len(RAW_HEADER) - 1) + "\n"
+    # Data rows 1-2, a blank line (row 3, skipped), a line of commas (row 4), then the rest.
+    ambient.write_text("".join([header, *rows[:2], "\n", commas, *rows[2:]]))
+    result = ingest(Settings(data_dir=data_dir, max_bad_share=0.1, data_docs=False), log=quiet)
+    assert result.status == "published"
+    counts = c.read_manifest(data_dir / "curated" / "current")["genres"]["ambient"]
+    assert (counts["rows_read"], counts["valid"], counts["quarantined"]) == (25, 23, 2)
+    assert result.run_dir is not None
+    quarantine = pl.read_csv(result.run_dir / "quarantine.csv", infer_schema=False)
+    reasons = dict(quarantine.select("source_row", "reasons").iter_rows())
+    assert set(reasons) == {"4", "6"}  # the out-of-range row was data row 4, now 6
+    assert reasons["4"] == "every field is empty"
+    assert "energy" in reasons["6"]
+
+
 def _empty(raw: Path) -> None:
     (raw / "sleep.csv").write_text("")
 
@@ -177,6 +198,24 @@ def _tabs(raw: Path) -> None:
     (raw / "sleep.csv").write_text(text)
 
 
+def _duplicate_column(raw: Path) -> None:
+    header = [*RAW_HEADER[:10], "energy", *RAW_HEADER[10:]]
+    write_raw_csv(raw / "sleep.csv", [raw_line(1, "sleep")], header=header)
+
+
+def _extra_field(raw: Path) -> None:
+    write_raw_csv(raw / "sleep.csv", [raw_line(n, "sleep") for n in (1, 2, 3)])
+    lines = (raw / "sleep.csv").read_text().splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\r\n") + ",surplus\n"
+    (raw / "sleep.csv").write_text("".join(lines))
+
+
+def _latin1(raw: Path) -> None:
+    write_raw_csv(raw / "sleep.csv", [raw_line(1, "sleep", artists="Ólafur Arnalds")])
+    text = (raw / "sleep.csv").read_text()
+    (raw / "sleep.csv").write_bytes(text.encode("latin-1"))
+
+
 def _no_file(raw: Path) -> None:
     (raw / "sleep.csv").unlink()
 
@@ -199,6 +238,9 @@ def _mostly_bad(raw: Path) -> None:
         (_missing_column, "energy"),
         (_semicolons, "wrong delimiter"),
         (_tabs, "wrong delimiter"),
+        (_duplicate_column, "column 'energy' appears twice in the header (columns 10 and 11)"),
+        (_extra_field, "line 3 has 22 fields, the header has 21"),
+        (_latin1, "(line 2) is not valid UTF-8"),
         (_no_file, "without a raw file"),
         (_bad_catalogue, "must match"),
         (_mostly_bad, "popularity"),

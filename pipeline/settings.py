@@ -1,0 +1,34 @@
+"""Where a run reads and writes, and how strict it is; no Polars here, so a no-op starts quickly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a run reads and writes, and how strict it is."""
+
+    data_dir: Path = Path("data")
+    catalogue: Path | None = None
+    max_bad_share: float = 0.05
+    force: bool = False
+    data_docs: bool = True
+    keep_runs: int = 10  # run reports kept in runs_dir, the current run's included
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def catalogue_path(self) -> Path:
+        return self.catalogue or self.raw_dir / "genres.toml"
+
+    @property
+    def curated_dir(self) -> Path:
+        return self.data_dir / "curated"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
