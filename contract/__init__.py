@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,21 @@ MOODS: tuple[str, ...] = ("happy", "tense", "sad", "calm")
 MOOD_SPLIT = 0.5
 # The mood grid counts tracks per (energy bucket, valence bucket), on the histogram edges.
 MOOD_GRID_AXES: tuple[str, str] = ("energy", "valence")
+
+# The similarity space (/tracks/{id}/similar, /recommendations): these features, each as a z-score
+# with the mean and population standard deviation over the dataset's unique tracks
+# (FEATURE_STATS); distance is Euclidean. bench/similarity_quality.py measures the choice.
+SIMILARITY_FEATURES: tuple[str, ...] = (
+    "danceability",
+    "energy",
+    "valence",
+    "acousticness",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+    "loudness",
+    "tempo",
+)
 
 # Plausible ranges of the raw values, inclusive. The pipeline's validation and the API's
 # parameter checks both use these.
@@ -206,6 +222,17 @@ CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 VERSIONS_DIR = "versions"
 CURRENT_LINK = "current"
 PREVIOUS_LINK = "previous"
+
+
+def rfc3339(moment: datetime) -> str:
+    """A moment as RFC 3339 in UTC to the second, e.g. 2026-03-22T00:00:00Z (naive means UTC).
+
+    Every timestamp the pipeline writes and the API sends has this form, so a browser's
+    `new Date(text)` reads it as UTC.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------- manifest

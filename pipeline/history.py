@@ -156,4 +156,4 @@ def _entry(folder: Path, published_at: str | None) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return c.rfc3339(datetime.now(UTC))

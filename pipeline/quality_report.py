@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import polars as pl
 
+import contract as c
 from pipeline.errors import PipelineError
 from pipeline.expectations import PARSE_CHECK, ExpectationResult
 from pipeline.validate import ValidationOutcome
@@ -127,7 +128,7 @@ def _header(
 ) -> str:
     facts = [
         ("run", run_id),
-        ("started (UTC)", started.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("started (UTC)", c.rfc3339(started)),
         ("verdict", verdict),
         (
             "version" if verdict == "published" else "live version (unchanged)",

@@ -177,7 +177,7 @@ def genre_summary(
             "duplicates": duplicates.get(genre.id, 0),
             "cut_by_top_n": cut.get(genre.id, 0),
             "tracks": members.get(genre.id, 0),
-            "updated_at": updated[genre.id].isoformat(),
+            "updated_at": c.rfc3339(updated[genre.id]),
         }
         for genre in genres
     }
@@ -217,7 +217,7 @@ def _manifest(
     failed = [asdict(e) for e in expectations if not e.success]
     return {
         "version": f"{started:%Y%m%dT%H%M%SZ}-{inputs[:8]}",
-        "created_at": started.isoformat(),
+        "created_at": c.rfc3339(started),
         "inputs_sha256": inputs,
         "upstream": _upstream_record(settings.raw_dir),
         "genres": summary,

@@ -9,7 +9,7 @@ This module never imports Flask.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -35,15 +35,8 @@ def rounded(value: float | None, decimals: int) -> float | None:
 
 
 def timestamp(value: datetime | None) -> str | None:
-    """A datetime as RFC 3339 in UTC, to the second: 2026-03-22T00:00:00Z.
-
-    A naive value is taken as UTC (the pipeline writes UTC only).
-    """
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A datetime as RFC 3339 in UTC (contract.rfc3339), or None."""
+    return None if value is None else c.rfc3339(value)
 
 
 def iso_timestamp(text: str | None) -> str | None:

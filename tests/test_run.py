@@ -125,8 +125,10 @@ def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(publish
     result = ingest(Settings(data_dir=published), log=quiet)
     second = c.read_manifest(published / "curated" / "current")
     assert result.status == "published" and second["version"] != first["version"]
-    assert second["genres"]["ambient"]["updated_at"] == first["genres"]["ambient"]["updated_at"]
-    assert second["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
+    assert second["created_at"].endswith("Z") and len(second["created_at"]) == 20
+    # the same moment, written as RFC 3339 with Z like every timestamp the pipeline writes
+    assert first["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
+    assert second["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00Z"
     assert second["genres"]["sleep"]["updated_at"] == second["created_at"]
     assert (published / "curated" / "previous" / c.MANIFEST).is_file()
 
@@ -136,8 +138,9 @@ def test_changing_top_n_alone_updates_that_genre(published: Path) -> None:
     (published / "raw" / "genres.toml").write_text(CATALOGUE.format(sleep_extra="top_n = 2"))
     assert ingest(Settings(data_dir=published), log=quiet).status == "published"
     second = c.read_manifest(published / "curated" / "current")
-    assert second["genres"]["ambient"]["updated_at"] == first["genres"]["ambient"]["updated_at"]
-    assert second["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
+    # the same moment, written as RFC 3339 with Z like every timestamp the pipeline writes
+    assert first["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
+    assert second["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00Z"
     assert second["genres"]["sleep"]["updated_at"] == second["created_at"]
     assert (second["genres"]["sleep"]["top_n"], second["genres"]["sleep"]["tracks"]) == (2, 2)
 
