@@ -25,9 +25,7 @@ DOWNLOAD_URL = (
 )
 UPSTREAM_SHA256 = "b202fa49909b2d5cef71a04b1d21243cfeb36414535f2ca9272aa646721177bd"
 GENRE_COLUMN = "track_genre"
-EMPTY_ROW_REASON = "every field is empty"
 # Columns of a quarantine frame that say where a row came from and why it failed, not its fields.
-_PROVENANCE = ("genre_id", "source_file", "source_row", "reasons")
 
 
 def find_upstream(
@@ -161,15 +159,6 @@ def _blank_lines(path: Path, last_row: int) -> list[int]:
                 "line (a quote left open makes one huge field)"
             ) from None
     return blank
-
-
-def with_empty_row_reason(quarantined: pl.DataFrame) -> pl.DataFrame:
-    """Quarantined rows whose every field is empty, with that one reason instead of each field's."""
-    fields = [name for name in quarantined.columns if name not in _PROVENANCE]
-    empty = pl.all_horizontal(pl.col(fields).is_null() | (pl.col(fields) == ""))
-    return quarantined.with_columns(
-        pl.when(empty).then(pl.lit(EMPTY_ROW_REASON)).otherwise(pl.col("reasons")).alias("reasons")
-    )
 
 
 def _check_header(path: Path) -> None:

@@ -19,7 +19,7 @@ from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
 from pipeline.expectations import PARSE_CHECK
-from pipeline.extract import read_raw, with_empty_row_reason
+from pipeline.extract import read_raw
 from pipeline.quality_report import write_quality_report
 from pipeline.settings import Settings
 from pipeline.transform import Curated, curated_tables
@@ -88,7 +88,7 @@ def _run(
         page = write_quality_report(run_dir, started, "refused", version, refusal=error)
         raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
     if outcome.quarantined.height:
-        with_empty_row_reason(outcome.quarantined).write_csv(run_dir / "quarantine.csv")
+        outcome.quarantined.write_csv(run_dir / "quarantine.csv")
     hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
     updated = _updated_at(genres, hashes, live, started)
     curated = clock.step(

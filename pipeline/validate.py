@@ -26,6 +26,7 @@ from pipeline.expectations import (
 from pipeline.gx_suite import suite_results
 
 SOURCE_ROW = "source_row"
+EMPTY_ROW_REASON = "every field is empty"
 EXAMPLE_ROWS = 5
 # Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
 _RAW_COLUMNS = tuple(
@@ -137,9 +138,16 @@ def _valid(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _quarantined(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """The bad rows with every reason, then their text (reasons are built for bad rows only)."""
+    """The bad rows with every reason, then their text (reasons are built for bad rows only).
+
+    A line of empty fields (`,,,`) gets the one reason "every field is empty" rather than a
+    "missing" for each column.
+    """
     reasons = [pl.when(pl.col(_flag(i))).then(rule.reason) for i, rule in enumerate(rules)]
     raw = [pl.col(RAW + c).alias(c) for c in _RAW_COLUMNS if c != RAW_INDEX_COLUMN]
+    empty = pl.all_horizontal(
+        pl.col(RAW + c).is_null() | (pl.col(RAW + c) == "") for c in _RAW_COLUMNS
+    )
     return (
         rows.lazy()
         .filter(pl.col("_bad"))
@@ -147,7 +155,10 @@ def _quarantined(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
             "genre_id",
             "source_file",
             SOURCE_ROW,
-            pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reasons"),
+            pl.when(empty)
+            .then(pl.lit(EMPTY_ROW_REASON))
+            .otherwise(pl.concat_str(reasons, separator="; ", ignore_nulls=True))
+            .alias("reasons"),
             pl.col(RAW + RAW_INDEX_COLUMN).alias(UPSTREAM_ROW),
             *raw,
         )

@@ -169,26 +169,6 @@ def test_read_raw_tells_blank_lines_from_empty_fields_after_a_quoted_line_break(
     ]
 
 
-def test_empty_rows_get_one_reason_of_their_own() -> None:
-    quarantined = pl.DataFrame(
-        {
-            "genre_id": ["g", "g", "g"],
-            "source_file": ["g.csv"] * 3,
-            "source_row": [1, 2, 3],
-            "reasons": ["track_id is missing; energy is missing", "energy is missing", "x"],
-            "upstream_row": [None, None, None],
-            "track_id": [None, "abc", ""],
-            "energy": [None, None, ""],
-        }
-    )
-    assert extract.with_empty_row_reason(quarantined).get_column("reasons").to_list() == [
-        extract.EMPTY_ROW_REASON,
-        "energy is missing",
-        extract.EMPTY_ROW_REASON,
-    ]
-    assert extract.EMPTY_ROW_REASON == "every field is empty"
-
-
 def test_read_raw_names_the_line_with_too_many_fields_counting_quoted_line_breaks(
     tmp_path: Path,
 ) -> None:

@@ -395,3 +395,19 @@ def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
 def test_two_files_for_one_genre_are_refused() -> None:
     with pytest.raises(PipelineError, match="more than one raw file for genre"):
         validate_files([raw_file("sad", [GOOD]), raw_file("sad", [GOOD])])
+
+
+def test_a_row_of_empty_fields_has_one_reason_in_quarantine_and_in_the_refusal() -> None:
+    empty = dict.fromkeys(ALL_COLUMNS, None)
+    blank = {**empty, "track_id": ""}  # an empty quoted field reads as ""
+    files = [raw_file("gaps", [GOOD] * 3 + [empty, blank])]
+    with pytest.raises(ValidationRefused) as caught:
+        validate_files(files, max_bad_share=0.05)
+    assert "    - row 4: every field is empty" in str(caught.value).splitlines()
+    assert "    - row 5: every field is empty" in str(caught.value).splitlines()
+    result = validate_files(files, max_bad_share=1.0)
+    assert result.quarantined.select("source_row", "reasons").rows() == [
+        (4, "every field is empty"),
+        (5, "every field is empty"),
+    ]
+    assert result.counts == {"gaps": GenreCounts(rows_read=5, valid=3, quarantined=2)}
