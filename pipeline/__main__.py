@@ -122,7 +122,7 @@ def command_versions(settings: Settings, args: argparse.Namespace) -> None:
     from pipeline import history
 
     log = history.load(settings.curated_dir)
-    listed = history.states(log, settings.curated_dir)
+    listed = history.states(log, history.present(settings.curated_dir))
     if not listed:
         print("no version has been published yet: run `make ingest`")
         return
