@@ -1,8 +1,9 @@
 """kapiko's read-only JSON API over the curated dataset: `create_app()` is the WSGI app factory.
 
 Gunicorn runs `service:create_app()` without preload, so each worker loads the dataset after the
-fork (Polars must not run in the master). The service only reads the curated folder; it never
-imports the pipeline or Great Expectations.
+fork (Polars must not run in the master), and then follows the `current` pointer by itself
+(service/reload.py). The service only reads the curated folder; it never imports the pipeline
+or Great Expectations.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from contract import CuratedDatasetError
+from service import reload
 from service.api import bp
-from service.dataset import load_dataset
 from service.errors import register_error_handlers
 from service.headers import register_headers
 from service.index import warm
@@ -30,30 +30,29 @@ DEFAULT_CACHE_MAX_AGE = 300  # seconds; revalidation with the ETag is cheap
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app and load the curated dataset; raise CuratedDatasetError if it is unusable.
+    """Build the app and load the live dataset; raise CuratedDatasetError if it is unusable.
 
-    Config: CURATED_DIR (default: env KAPIKO_CURATED_DIR, else data/curated/current in the cwd),
-    CACHE_MAX_AGE (seconds, default 300), WARM_CACHES (default True: a background thread does
-    the first-use work of every genre and track ahead of the requests), plus any Flask setting.
+    Config: CURATED_DIR (default: env KAPIKO_CURATED_DIR, else data/curated/current in the cwd);
+    RELOAD_INTERVAL (env KAPIKO_RELOAD_INTERVAL: seconds between looks at the pointer, default
+    2, 0: never reload);
+    CACHE_MAX_AGE (seconds, default 300); WARM_CACHES (default True: a background thread does
+    the first-use work of every genre and track ahead of the requests); any Flask setting.
     """
     app = Flask(__name__, static_folder=None)
     app.config.update(
         CURATED_DIR=os.environ.get("KAPIKO_CURATED_DIR", DEFAULT_CURATED_DIR),
+        RELOAD_INTERVAL=os.environ.get(reload.RELOAD_INTERVAL_ENV, reload.DEFAULT_RELOAD_INTERVAL),
         CACHE_MAX_AGE=DEFAULT_CACHE_MAX_AGE,
         WARM_CACHES=True,
     )
     app.config.update(config or {})
-    directory = Path(app.config["CURATED_DIR"])
-    try:
-        dataset = load_dataset(directory)
-    except CuratedDatasetError as error:
-        LOG.error("cannot serve: %s; run `make ingest` (or set KAPIKO_CURATED_DIR)", error)
-        raise
+    live, interval = _open_live(app.config)
+    dataset = live.current
     LOG.info("serving curated dataset %s from %s", dataset.version, dataset.folder)
-    app.extensions["kapiko"] = dataset
+    app.extensions["kapiko"] = live
     register_error_handlers(app)
     app.register_blueprint(bp)
-    register_headers(app, dataset.version, app.config["CACHE_MAX_AGE"])
+    register_headers(app, lambda: reload.request_dataset().version, app.config["CACHE_MAX_AGE"])
     # The loaded dataset lives as long as the worker: keep the collector from scanning it again
     # and again (full collections over it were the slowest requests, the p99).
     gc.freeze()
@@ -61,4 +60,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         threading.Thread(
             target=warm, args=(dataset.index,), name="kapiko-warm", daemon=True
         ).start()
+    if interval:
+        reload.watch(live, interval)
     return app
+
+
+def _open_live(config: Mapping[str, Any]) -> tuple[reload.LiveDataset, float]:
+    """The live dataset and the reload interval; log one `cannot serve` line and raise if not."""
+    try:
+        interval = reload.reload_interval(config["RELOAD_INTERVAL"])
+        return reload.LiveDataset(reload.dataset_source(config), config["WARM_CACHES"]), interval
+    except (CuratedDatasetError, ValueError) as error:
+        LOG.error("cannot serve: %s; run `make ingest` (or set KAPIKO_CURATED_DIR)", error)
+        raise

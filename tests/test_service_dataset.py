@@ -64,12 +64,12 @@ def test_refuses_tables_that_disagree(tmp_path: Path, caplog: pytest.LogCaptureF
     refuses(tmp_path / "bad", caplog, "track_genres.parquet has a track_id that is not in")
 
 
-def test_resolves_the_current_link_once(tiny_curated_dir: Path, tmp_path: Path) -> None:
+def test_a_worker_keeps_its_dataset_when_current_goes_away(tiny_curated_dir: Path, tmp_path: Path) -> None:
     versions = tmp_path / "versions"
     shutil.copytree(tiny_curated_dir, versions / TINY_VERSION)
     (tmp_path / "current").symlink_to(Path("versions") / TINY_VERSION)
     app = create_app({"CURATED_DIR": str(tmp_path / "current")})
-    dataset = app.extensions["kapiko"]
+    dataset = app.extensions["kapiko"].current
     assert dataset.folder == (versions / TINY_VERSION).resolve()
     (tmp_path / "current").unlink()  # a new ingest swaps the link; this worker keeps its data
     response = app.test_client().get("/api/v1/health")
@@ -80,7 +80,7 @@ def test_curated_dir_defaults_to_the_environment(
     tiny_curated_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KAPIKO_CURATED_DIR", str(tiny_curated_dir))
-    assert create_app().extensions["kapiko"].version == TINY_VERSION
+    assert create_app().extensions["kapiko"].current.version == TINY_VERSION
 
 
 def test_load_dataset_precomputes_fixed_bodies(tiny_curated_dir: Path) -> None:
