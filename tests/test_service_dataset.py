@@ -64,7 +64,9 @@ def test_refuses_tables_that_disagree(tmp_path: Path, caplog: pytest.LogCaptureF
     refuses(tmp_path / "bad", caplog, "track_genres.parquet has a track_id that is not in")
 
 
-def test_a_worker_keeps_its_dataset_when_current_goes_away(tiny_curated_dir: Path, tmp_path: Path) -> None:
+def test_a_worker_keeps_its_dataset_when_current_goes_away(
+    tiny_curated_dir: Path, tmp_path: Path
+) -> None:
     versions = tmp_path / "versions"
     shutil.copytree(tiny_curated_dir, versions / TINY_VERSION)
     (tmp_path / "current").symlink_to(Path("versions") / TINY_VERSION)
