@@ -2,8 +2,8 @@
 
 Gunicorn runs `service:create_app()` without preload, so each worker loads the dataset after the
 fork (Polars must not run in the master), and then follows the `current` pointer by itself
-(service/reload.py). The service only reads the curated folder; it never imports the pipeline
-or Great Expectations.
+(service/reload.py). The service only reads the curated folder, or the S3 store
+(service/store.py); it never imports the pipeline or Great Expectations.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from flask import Flask
 
 from contract import CuratedDatasetError
+from contract.store import STORE_ENV
 from service import reload
 from service.api import bp
 from service.errors import register_error_handlers
@@ -26,6 +27,7 @@ from service.index import warm
 
 LOG = logging.getLogger("service")
 DEFAULT_CURATED_DIR = "data/curated/current"
+DEFAULT_CACHE_DIR = "data/cache"  # where a worker keeps the versions it fetched from a bucket
 DEFAULT_CACHE_MAX_AGE = 300  # seconds; revalidation with the ETag is cheap
 
 
@@ -33,14 +35,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app and load the live dataset; raise CuratedDatasetError if it is unusable.
 
     Config: CURATED_DIR (default: env KAPIKO_CURATED_DIR, else data/curated/current in the cwd);
-    RELOAD_INTERVAL (env KAPIKO_RELOAD_INTERVAL: seconds between looks at the pointer, default
-    2, 0: never reload);
+    STORE (env KAPIKO_STORE: s3://bucket/prefix serves that bucket instead, fetching versions
+    into CACHE_DIR, env KAPIKO_CACHE_DIR, default data/cache); RELOAD_INTERVAL (env
+    KAPIKO_RELOAD_INTERVAL: seconds between looks at the pointer, default 2, 0: never reload);
     CACHE_MAX_AGE (seconds, default 300); WARM_CACHES (default True: a background thread does
     the first-use work of every genre and track ahead of the requests); any Flask setting.
     """
     app = Flask(__name__, static_folder=None)
     app.config.update(
         CURATED_DIR=os.environ.get("KAPIKO_CURATED_DIR", DEFAULT_CURATED_DIR),
+        STORE=os.environ.get(STORE_ENV, ""),
+        CACHE_DIR=os.environ.get("KAPIKO_CACHE_DIR", DEFAULT_CACHE_DIR),
         RELOAD_INTERVAL=os.environ.get(reload.RELOAD_INTERVAL_ENV, reload.DEFAULT_RELOAD_INTERVAL),
         CACHE_MAX_AGE=DEFAULT_CACHE_MAX_AGE,
         WARM_CACHES=True,
@@ -71,5 +76,6 @@ def _open_live(config: Mapping[str, Any]) -> tuple[reload.LiveDataset, float]:
         interval = reload.reload_interval(config["RELOAD_INTERVAL"])
         return reload.LiveDataset(reload.dataset_source(config), config["WARM_CACHES"]), interval
     except (CuratedDatasetError, ValueError) as error:
-        LOG.error("cannot serve: %s; run `make ingest` (or set KAPIKO_CURATED_DIR)", error)
+        advice = "" if config["STORE"] else "; run `make ingest` (or set KAPIKO_CURATED_DIR)"
+        LOG.error("cannot serve: %s%s", error, advice)
         raise

@@ -2,12 +2,12 @@
 
 Each worker keeps a LiveDataset in app.extensions["kapiko"]. A daemon thread looks at the
 pointer every RELOAD_INTERVAL seconds (default 2; 0 turns it off): a readlink of the `current`
-symlink. When it names another version, the
-thread fetches, loads and warms that version beside the one being served and only then swaps
-the reference; a version that fails to load is logged and the old one kept. A request takes
-the dataset once, at first use (request_dataset), so its body and its ETag come from one
-version even if a swap happens meanwhile. For a moment a worker holds two datasets: the old one
-is freed when the last request using it ends.
+symlink, or one small GET of the store's current.json (service/store.py). When it names another
+version, the thread fetches, loads and warms that version beside the one being served and only
+then swaps the reference; a version that fails to load is logged and the old one kept. A
+request takes the dataset once, at first use (request_dataset), so its body and its ETag come
+from one version even if a swap happens meanwhile. For a moment a worker holds two datasets:
+the old one is freed when the last request using it ends.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 from flask import current_app, g
 
 from contract import CuratedDatasetError
+from contract.store import parse_store
 from service.dataset import Dataset, load_dataset
 from service.index import warm
 
@@ -158,5 +159,10 @@ def reload_interval(value: Any) -> float:
 
 
 def dataset_source(config: Mapping[str, Any]) -> Source:
-    """The Source a config names: the CURATED_DIR folder."""
-    return local_source(Path(config["CURATED_DIR"]))
+    """The Source a config names: the S3 store if STORE is set, else the CURATED_DIR folder."""
+    store = parse_store(config.get("STORE") or "")
+    if store is None:
+        return local_source(Path(config["CURATED_DIR"]))
+    from service.store import s3_source  # boto3 is loaded only when a bucket is served
+
+    return s3_source(store, Path(config["CACHE_DIR"]))

@@ -19,6 +19,16 @@ from pipeline.run import Settings, ingest
 
 pytest_plugins = ["browser"]  # tests/browser.py: offline headless Chromium fixtures
 
+# Each test says where its data is: settings exported in the developer's shell must not leak
+# into the app, the pipeline or the servers the tests start (they inherit this environment).
+for _setting in (
+    "KAPIKO_STORE",
+    "KAPIKO_CACHE_DIR",
+    "KAPIKO_RELOAD_INTERVAL",
+    "KAPIKO_CURATED_DIR",
+):
+    os.environ.pop(_setting, None)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE = PROJECT_ROOT / "data" / "raw" / "genres.toml"
 

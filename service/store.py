@@ -1,0 +1,151 @@
+"""Serve from the S3 store: read the pointer, fetch a version into the local cache, verify it.
+
+A worker never reads Parquet over the network: it downloads a version once into the cache
+folder (KAPIKO_CACHE_DIR, default data/cache) and loads it from there like a local version.
+A download goes to a temporary folder, is checked against its manifest (every file it lists,
+by sha256, then contract.read_manifest) and renamed into place whole, so the cache never holds
+half a version. The workers of a host share the cache: the first to finish a version wins the
+rename, and the others (or a restarted worker) find it there. The KEEP_CACHED most recently
+used versions are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from contract import MANIFEST, VERSIONS_DIR, CuratedDatasetError, read_manifest
+from contract.store import (
+    POINTER,
+    STORE_ENV,
+    S3Store,
+    StoreError,
+    read_object,
+    read_pointer,
+    s3_client,
+    store_call,
+)
+from service.reload import Source
+
+LOG = logging.getLogger("service")
+KEEP_CACHED = 3  # versions kept in the cache: the live one and those a rollback goes back to
+STALE_DOWNLOAD_S = 3600.0  # a download folder this old was left by a worker that died
+THREADS = 8  # files downloaded at once
+
+
+def s3_source(store: S3Store, cache_dir: Path) -> Source:
+    """The Source of a bucket: current.json names the version, the cache holds its files."""
+    client = s3_client()
+
+    def pointer() -> str:
+        found = read_pointer(client, store)
+        if found is None:
+            raise StoreError(
+                f"nothing is published at {store.url()} (no {POINTER}): run `make ingest` "
+                f"with {STORE_ENV}={store.url()}"
+            )
+        return found.version
+
+    return Source(store.url(), pointer, lambda version: cached(client, store, version, cache_dir))
+
+
+def cached(client: Any, store: S3Store, version: str, cache_dir: Path) -> Path:
+    """The folder of `version` in the cache, downloaded and verified first if it is not there."""
+    final = cache_dir / version
+    if final.is_dir():
+        try:
+            read_manifest(final)
+            os.utime(final)  # recently used: kept by prune_cache
+            return final
+        except CuratedDatasetError as error:
+            LOG.warning("cached copy %s is unusable (%s); fetching it again", final, error)
+            shutil.rmtree(final, ignore_errors=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=cache_dir))
+    try:
+        download(client, store, version, staging)
+        read_manifest(staging)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+            # another worker of this host put it there first; it was verified the same way
+    except OSError as error:
+        raise StoreError(f"cannot write {version} into the cache {cache_dir}: {error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    prune_cache(cache_dir, final)
+    return final
+
+
+def download(client: Any, store: S3Store, version: str, folder: Path) -> None:
+    """Download a version's manifest and every file it lists into `folder`, checking each."""
+    got = read_object(client, store, VERSIONS_DIR, version, MANIFEST)
+    if got is None:
+        raise StoreError(f"{store.url(VERSIONS_DIR, version, MANIFEST)} is missing")
+    (folder / MANIFEST).write_bytes(got[0])
+    try:
+        files = json.loads(got[0])["files"]
+        listed = [(_relative(name), str(entry["sha256"])) for name, entry in files.items()]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CuratedDatasetError(
+            f"{store.url(VERSIONS_DIR, version, MANIFEST)} does not list its files: {error!r}"
+        ) from None
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(lambda item: fetch_file(client, store, version, folder, *item), listed))
+
+
+def fetch_file(
+    client: Any, store: S3Store, version: str, folder: Path, name: str, sha256: str
+) -> None:
+    """Stream one object of a version to its file; CuratedDatasetError if its sha256 differs."""
+    key, url = store.key(VERSIONS_DIR, version, name), store.url(VERSIONS_DIR, version, name)
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def copy() -> str:
+        digest = hashlib.sha256()
+        body = client.get_object(Bucket=store.bucket, Key=key)["Body"]
+        with open(path, "wb") as out:
+            for chunk in body.iter_chunks(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        return digest.hexdigest()
+
+    if store_call(f"cannot download {url}", copy) != sha256:
+        raise CuratedDatasetError(f"{url} does not match the sha256 in its manifest")
+
+
+def prune_cache(cache_dir: Path, keep: Path) -> None:
+    """Delete all but the KEEP_CACHED most recently used versions, and abandoned downloads."""
+    versions, now = [], time.time()
+    for path in cache_dir.iterdir():
+        try:
+            used = path.stat().st_mtime
+        except FileNotFoundError:  # another worker of this host just removed it
+            continue
+        if not path.name.startswith("."):
+            versions.append((used, path))
+        elif path.name.startswith(".download-") and now - used > STALE_DOWNLOAD_S:
+            shutil.rmtree(path, ignore_errors=True)
+    doomed = [path for _, path in sorted(versions, reverse=True)][KEEP_CACHED:]
+    for path in doomed:
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _relative(name: str) -> str:
+    """A file name from a manifest, refused unless it stays inside the version folder."""
+    parts = PurePosixPath(name).parts
+    if not parts or name.startswith("/") or ".." in parts:
+        raise CuratedDatasetError(f"the manifest lists a file outside its version: {name!r}")
+    return name
