@@ -7,11 +7,14 @@ version, the thread fetches, loads and warms that version beside the one being s
 then swaps the reference; a version that fails to load is logged and the old one kept. A
 request takes the dataset once, at first use (request_dataset), so its body and its ETag come
 from one version even if a swap happens meanwhile. For a moment a worker holds two datasets:
-the old one is freed when the last request using it ends.
+the old one is freed when the last request using it ends, and its memory handed back to the OS
+at the next look.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import logging
 import os
@@ -60,12 +63,16 @@ class LiveDataset:
         self.current: Dataset = load_dataset(source.fetch(self.pointer))
         self._failed: tuple[str, float] | None = None  # pointer, when it failed
         self._warned = ""
+        self._replaced = False  # a swap happened at the last look
 
     def check(self) -> bool:
         """One look at the pointer: load and swap in what it names if that is new; True if so.
 
         Failures are logged, never raised: the worker goes on serving what it has.
         """
+        if self._replaced:  # by now no request holds the replaced dataset any more
+            release_memory()
+            self._replaced = False
         try:
             pointer = self.source.pointer()
         except CuratedDatasetError as error:
@@ -83,6 +90,7 @@ class LiveDataset:
             return False
         before, self.current, self.pointer = self.current.version, dataset, pointer
         gc.freeze()  # as at start-up: keep the collector from scanning the long-lived dataset
+        self._replaced = True
         LOG.info(
             "now serving curated dataset %s (was %s), ready in %.2f s",
             dataset.version,
@@ -112,6 +120,15 @@ class LiveDataset:
         if message != self._warned:
             LOG.warning("%s; still serving %s", message, self.current.version)
             self._warned = message
+
+
+def release_memory() -> None:
+    """Hand memory freed by a replaced dataset back to the OS (glibc only; elsewhere a no-op).
+
+    glibc keeps it otherwise: +200 MB per worker at 114 genres after two reloads, measured.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def watch(live: LiveDataset, interval: float) -> threading.Thread:
