@@ -4,13 +4,14 @@ A worker never reads Parquet over the network: it downloads a version once into 
 folder (KAPIKO_CACHE_DIR, default data/cache) and loads it from there like a local version.
 A download goes to a temporary folder, is checked against its manifest (every file it lists,
 by sha256, then contract.read_manifest) and renamed into place whole, so the cache never holds
-half a version. The workers of a host share the cache: the first to finish a version wins the
-rename, and the others (or a restarted worker) find it there. The KEEP_CACHED most recently
-used versions are kept.
+half a version. The workers of a host share the cache and take turns: one downloads a version
+while the others wait for it, then find it there (as does a restarted worker). The KEEP_CACHED
+most recently used versions are kept.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -37,7 +38,6 @@ from service.reload import Source
 
 LOG = logging.getLogger("service")
 KEEP_CACHED = 3  # versions kept in the cache: the live one and those a rollback goes back to
-STALE_DOWNLOAD_S = 3600.0  # a download folder this old was left by a worker that died
 THREADS = 8  # files downloaded at once
 
 
@@ -58,33 +58,41 @@ def s3_source(store: S3Store, cache_dir: Path) -> Source:
 
 
 def cached(client: Any, store: S3Store, version: str, cache_dir: Path) -> Path:
-    """The folder of `version` in the cache, downloaded and verified first if it is not there."""
+    """The folder of `version` in the cache, downloaded and verified first if it is not there.
+
+    The workers of a host take turns (a lock file), so a version is downloaded once per host.
+    """
     final = cache_dir / version
-    if final.is_dir():
-        try:
-            read_manifest(final)
-            os.utime(final)  # recently used: kept by prune_cache
-            return final
-        except CuratedDatasetError as error:
-            LOG.warning("cached copy %s is unusable (%s); fetching it again", final, error)
-            shutil.rmtree(final, ignore_errors=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=cache_dir))
+    with open(cache_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held by one worker's reload thread; requests go on
+        if final.is_dir():
+            try:
+                read_manifest(final)
+                os.utime(final)  # recently used: kept by prune_cache
+                return final
+            except CuratedDatasetError as error:
+                LOG.warning("cached copy %s is unusable (%s); fetching it again", final, error)
+                shutil.rmtree(final, ignore_errors=True)
+        fetch_into(client, store, version, final)
+        prune_cache(cache_dir, final)
+    return final
+
+
+def fetch_into(client: Any, store: S3Store, version: str, final: Path) -> None:
+    """Download a version beside `final`, verify it, and rename it into place whole."""
+    staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=final.parent))
+    started = time.monotonic()
     try:
         download(client, store, version, staging)
         read_manifest(staging)
-        try:
-            os.rename(staging, final)
-        except OSError:
-            if not final.is_dir():
-                raise
-            # another worker of this host put it there first; it was verified the same way
+        os.rename(staging, final)
+        took = time.monotonic() - started
+        LOG.info("fetched %s into %s in %.2f s", store.url(VERSIONS_DIR, version), final, took)
     except OSError as error:
-        raise StoreError(f"cannot write {version} into the cache {cache_dir}: {error}") from None
+        raise StoreError(f"cannot write {version} into the cache {final.parent}: {error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    prune_cache(cache_dir, final)
-    return final
 
 
 def download(client: Any, store: S3Store, version: str, folder: Path) -> None:
@@ -126,19 +134,17 @@ def fetch_file(
 
 
 def prune_cache(cache_dir: Path, keep: Path) -> None:
-    """Delete all but the KEEP_CACHED most recently used versions, and abandoned downloads."""
-    versions, now = [], time.time()
+    """Delete all but the KEEP_CACHED most recently used versions, and abandoned downloads.
+
+    Called with the cache's lock held, so a download folder left here is a dead worker's.
+    """
+    versions = []
     for path in cache_dir.iterdir():
-        try:
-            used = path.stat().st_mtime
-        except FileNotFoundError:  # another worker of this host just removed it
-            continue
-        if not path.name.startswith("."):
-            versions.append((used, path))
-        elif path.name.startswith(".download-") and now - used > STALE_DOWNLOAD_S:
+        if path.name.startswith(".download-"):
             shutil.rmtree(path, ignore_errors=True)
-    doomed = [path for _, path in sorted(versions, reverse=True)][KEEP_CACHED:]
-    for path in doomed:
+        elif path.is_dir() and not path.name.startswith("."):
+            versions.append((path.stat().st_mtime, path))
+    for _, path in sorted(versions, reverse=True)[KEEP_CACHED:]:
         if path != keep:
             shutil.rmtree(path, ignore_errors=True)
 
