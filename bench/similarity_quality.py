@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from contract import SIMILARITY_FEATURES
+from contract import SIMILARITY_FEATURES, SIMILARITY_TRANSFORMS
 
 K = 10
 EXTRA = 40  # neighbours fetched beyond K, to have K left after dropping repeat recordings
@@ -41,20 +41,22 @@ class Space:
     weights: tuple[tuple[str, float], ...] = ()
 
 
+SERVICE = tuple((f, np.sqrt) for f, name in SIMILARITY_TRANSFORMS.items() if name == "sqrt")
+SQRT_FOUR = ("instrumentalness", "speechiness", "liveness", "acousticness")
 SPACES = (
-    Space("z-scores of the 9 features (the service's space)"),
-    Space("log1p(tempo)", transforms=(("tempo", np.log1p),)),
-    Space("tempo and loudness at half weight", weights=(("tempo", 0.5), ("loudness", 0.5))),
-    Space(
-        "sqrt(instrumentalness), log1p(speechiness)",
-        transforms=(("instrumentalness", np.sqrt), ("speechiness", np.log1p)),
-    ),
-    Space("without liveness", features=tuple(f for f in SIMILARITY_FEATURES if f != "liveness")),
-    Space(
-        "energy, valence, danceability, acousticness only",
-        features=("energy", "valence", "danceability", "acousticness"),
-    ),
-)
+    Space("the service's: sqrt of speechiness and instrumentalness", transforms=SERVICE),
+    Space("raw values (the issue's first definition)"),
+    Space("raw values, log1p(tempo)", transforms=(("tempo", np.log1p),)),
+    Space("raw values, tempo and loudness at half weight",
+          weights=(("tempo", 0.5), ("loudness", 0.5))),
+    Space("sqrt of instrumentalness only", transforms=(("instrumentalness", np.sqrt),)),
+    Space("sqrt of instr., speech., liveness, acousticness",
+          transforms=tuple((f, np.sqrt) for f in SQRT_FOUR)),
+    Space("the service's without liveness", transforms=SERVICE,
+          features=tuple(f for f in SIMILARITY_FEATURES if f != "liveness")),
+    Space("energy, valence, danceability, acousticness only",
+          features=("energy", "valence", "danceability", "acousticness")),
+)  # fmt: skip
 
 
 def standardised(tracks: pl.DataFrame, space: Space) -> np.ndarray:

@@ -127,7 +127,8 @@ def test_standardise_with_a_square_root_and_a_zero_spread() -> None:
 def test_values_and_z_scores_convert_both_ways() -> None:
     space, _ = space_of(ROWS)
     sqrt_space = FeatureSpace(
-        space.columns,
+        space.matrix,
+        space.norms,
         {**space.stats, "speechiness": ("sqrt", 0.5, 0.25)},
         space.recording,
         space.centroids,
@@ -148,3 +149,20 @@ def test_a_genre_centroid_is_the_mean_of_its_tracks() -> None:
     assert centroid["energy"] == pytest.approx((0 + 3 + 0 + 1 + 0) / 5)
     assert centroid["valence"] == pytest.approx((0 + 4 + 5 + 0 + 1) / 5)
     assert mean_point([{"energy": 1.0}, {"energy": 4.0}], ("energy",)) == {"energy": 2.5}
+
+
+def test_the_expanded_scan_agrees_with_the_direct_one_on_random_points() -> None:
+    """All nine features go through |x|^2 - 2x.q + |q|^2 and a direct re-measure near the cut:
+    the page must be exactly what sorting the direct distances gives."""
+    rng = np.random.default_rng(7)
+    rows = [(f"T{n}", "A", 0.0, 0.0) for n in range(300)]
+    space, _ = space_of(rows)
+    matrix = np.round(rng.normal(size=(300, len(c.SIMILARITY_FEATURES))), 1)  # many ties
+    space = FeatureSpace(matrix, (matrix**2).sum(axis=1), space.stats, space.recording, {})
+    for _ in range(20):
+        point = dict(zip(c.SIMILARITY_FEATURES, np.round(rng.normal(size=9), 1).tolist()))
+        direct = [math.dist(matrix[i], list(point.values())) for i in range(300)]
+        expected = sorted(range(300), key=lambda i: (round(direct[i] * 1e9), i))[:25]
+        found = nearest(space, point, None, None, [], 0, 25)
+        assert found.rows.tolist() == expected
+        assert found.distances.tolist() == pytest.approx([direct[i] for i in expected], abs=1e-12)
