@@ -59,7 +59,9 @@ def build_space(tracks: pl.DataFrame, stats: pl.DataFrame, index: TrackIndex) ->
         members = genre_members(index, genre)
         has_tracks = members is not None and len(members) > 0
         mean = matrix[members].mean(axis=0) if has_tracks else None
-        centroids[genre] = {} if mean is None else dict(zip(SIMILARITY_FEATURES, mean.tolist()))
+        centroids[genre] = (
+            {} if mean is None else dict(zip(SIMILARITY_FEATURES, mean.tolist(), strict=True))
+        )
     return FeatureSpace(
         matrix,
         np.einsum("ij,ij->i", matrix, matrix),

@@ -160,7 +160,9 @@ def test_the_expanded_scan_agrees_with_the_direct_one_on_random_points() -> None
     matrix = np.round(rng.normal(size=(300, len(c.SIMILARITY_FEATURES))), 1)  # many ties
     space = FeatureSpace(matrix, (matrix**2).sum(axis=1), space.stats, space.recording, {})
     for _ in range(20):
-        point = dict(zip(c.SIMILARITY_FEATURES, np.round(rng.normal(size=9), 1).tolist()))
+        point = dict(
+            zip(c.SIMILARITY_FEATURES, np.round(rng.normal(size=9), 1).tolist(), strict=True)
+        )
         direct = [math.dist(matrix[i], list(point.values())) for i in range(300)]
         expected = sorted(range(300), key=lambda i: (round(direct[i] * 1e9), i))[:25]
         found = nearest(space, point, None, None, [], 0, 25)
