@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from service import filters, params
 from service.compare import comparison
 from service.dataset import Dataset, to_json
+from service.exports import export_file, export_query, file_name, listing_file
 from service.headers import CORS_HEADERS
 from service.openapi import openapi_document
 from service.queries import Listing, list_tracks, track_by_id, tracks_by_ids
@@ -34,8 +35,13 @@ def body(content: bytes) -> Response:
     return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
-def listing(result: Listing, query: filters.TrackQuery) -> Response:
-    """A track listing from the tracks' JSON texts, with its meta (and facets, if asked)."""
+def listing(result: Listing, query: filters.TrackQuery, stem: str) -> Response:
+    """A track listing from the tracks' JSON texts, with its meta (and facets, if asked), or
+    the page as a file named after `stem` when a format other than JSON is asked for."""
+    if query.format != "json":
+        return listing_file(
+            result.texts, query.format, file_name(stem, dataset().version, query.format)
+        )
     meta = f'"total":{result.total},"limit":{query.limit},"offset":{query.offset}'
     if result.facets is not None:
         meta += f',"facets":{to_json(result.facets).decode()}'
@@ -66,7 +72,7 @@ def genre_detail(genre: str) -> Response:
 @bp.get("/genres/<genre>/tracks")
 def genre_tracks(genre: str) -> Response:
     query = filters.track_query(request.args.to_dict(flat=False), genre=genre)
-    return listing(list_tracks(dataset().index, query), query)
+    return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page")
 
 
 @bp.get("/tracks")
@@ -80,7 +86,14 @@ def tracks() -> Response:
             f'{{"data":[{data}],"meta":{{"requested":{len(ids)},"found":{found}}}}}'.encode()
         )
     query = filters.track_query(args)
-    return listing(list_tracks(dataset().index, query), query)
+    return listing(list_tracks(dataset().index, query), query, "tracks-page")
+
+
+@bp.get("/tracks/export")
+def tracks_export() -> Response:
+    query = export_query(request.args.to_dict(flat=False))
+    name = file_name("tracks", dataset().version, query.format)
+    return export_file(dataset().index, query, name)
 
 
 @bp.get("/tracks/<track_id>")

@@ -8,8 +8,10 @@ response that already has Access-Control-Allow-Origin as it is. A test checks th
 headers equal the ones flask-cors sets, so the two cannot drift apart.
 
 Caching: the data only changes when a new dataset version is published, so a successful GET/HEAD
-gets an ETag made of the dataset version and a checksum of the full URL (path and query), and
-`Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching If-None-Match gets 304.
+of the API (JSON, a CSV or NDJSON file, a streamed export alike) gets an ETag made of the dataset
+version and a checksum of the full URL (path and query), and
+`Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching If-None-Match gets 304, and a
+streamed body is then never generated.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 UNCACHED_ENDPOINTS = frozenset({"api.health"})
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_ORIGINS = "*"
-EXPOSED_HEADERS = ("ETag",)
+EXPOSED_HEADERS = ("Content-Disposition", "ETag")  # in the order flask-cors writes them
 # What flask-cors sets on a simple (non-preflight) request, preset on successful responses.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": ALLOWED_ORIGINS,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from service import filters, params
 from service.dataset import to_json
+from service.exports import EXPORT_PARAMS
+from service.index import TRACK_FIELDS
 from service.schemas import (
     INTEGER,
     PERCENTILE_TEXT,
@@ -33,6 +35,12 @@ CACHING_TEXT = (
     "Successful GET responses carry an ETag (per dataset version and URL) and Cache-Control: "
     "public, max-age={max_age}; a request with a matching If-None-Match gets 304. Every response "
     "carries Access-Control-Allow-Origin: *."
+)
+FILES_TEXT = (
+    "Track listings also come as files: format=csv (a header row with every track field in "
+    "the API's order, RFC 4180 quoting, genres joined by ';', booleans as true/false, null as "
+    "an empty cell) or format=ndjson (one track object per line), with a Content-Disposition "
+    "file name; /tracks/export streams every matching track that way, with no page limit."
 )
 LIST_TEXT = (
     "Lists (key, mood, camelot, facets, ids) are comma-separated in one parameter, e.g. "
@@ -99,6 +107,10 @@ class Endpoint:
     path_params: tuple[Schema, ...] = ()
     paged: bool = False
     not_found: str = ""
+    media: tuple[str, ...] = ("json",)  # params.FORMATS this endpoint answers in
+
+
+LISTING_MEDIA = params.FORMATS
 
 
 GENRE_PATH = path_parameter("genre", "Genre id, e.g. ambient (see /genres).", "ambient")
@@ -143,6 +155,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (GENRE_PATH,),
         paged=True,
         not_found="Unknown genre, or unknown harmonic_to track.",
+        media=LISTING_MEDIA,
     ),
     Endpoint(
         "/tracks",
@@ -154,6 +167,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (*filters.TRACKS_PARAMS, filters.IDS_PARAM),
         paged=True,
         not_found="Unknown genre in the genre filter, or unknown harmonic_to track.",
+        media=LISTING_MEDIA,
+    ),
+    Endpoint(
+        "/tracks/export",
+        "exportTracks",
+        "Every track matching the /tracks filters, in the sort order, as one CSV or NDJSON file "
+        "streamed as it is written: no limit, no offset (the whole catalogue in a few seconds).",
+        {},
+        EXPORT_PARAMS,
+        not_found="Unknown genre in the genre filter, or unknown harmonic_to track.",
+        media=params.FORMATS[1:],
     ),
     Endpoint(
         "/tracks/{track_id}",
@@ -200,12 +224,47 @@ def success_schema(endpoint: Endpoint) -> Schema:
     return obj(envelope)
 
 
+FILE_CONTENT: dict[str, Schema] = {
+    "csv": {
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "description": "A header row, then one row per track (RFC 4180, CRLF line ends): "
+                + ",".join(TRACK_FIELDS),
+            }
+        }
+    },
+    "ndjson": {
+        "application/x-ndjson": {
+            "schema": {"type": "string", "description": "One Track object (JSON) per line."}
+        }
+    },
+}
+DISPOSITION = {
+    "Content-Disposition": {
+        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
+        '<dataset version>.<csv|ndjson>"',
+        "schema": STRING,
+    }
+}
+
+
+def success_response(endpoint: Endpoint) -> Schema:
+    """The 200 response: JSON, and the file formats of a track listing."""
+    content: Schema = {}
+    if "json" in endpoint.media:
+        content["application/json"] = {"schema": success_schema(endpoint)}
+    for fmt in endpoint.media:
+        content |= FILE_CONTENT.get(fmt, {})
+    ok: Schema = {"description": "OK", "content": content}
+    if len(endpoint.media) > 1 or "json" not in endpoint.media:
+        ok["headers"] = DISPOSITION
+    return ok
+
+
 def operation(endpoint: Endpoint) -> Schema:
     """The GET operation of one endpoint."""
-    ok = {
-        "description": "OK",
-        "content": {"application/json": {"schema": success_schema(endpoint)}},
-    }
+    ok = success_response(endpoint)
     responses: Schema = {
         "200": ok,
         "304": {"description": "Not modified: If-None-Match matched the ETag."},
@@ -225,8 +284,8 @@ def operation(endpoint: Endpoint) -> Schema:
 @functools.cache
 def openapi_document(max_age: int) -> bytes:
     """The serialised OpenAPI 3.1 document (max_age: the Cache-Control max-age served)."""
-    texts = (ERRORS_TEXT, CACHING_TEXT.format(max_age=max_age), LIST_TEXT, PRIMARY_GENRE_TEXT,
-             PERCENTILE_TEXT)  # fmt: skip
+    texts = (ERRORS_TEXT, CACHING_TEXT.format(max_age=max_age), LIST_TEXT, FILES_TEXT,
+             PRIMARY_GENRE_TEXT, PERCENTILE_TEXT)  # fmt: skip
     document = {
         "openapi": "3.1.0",
         "info": {"title": "kapiko API", "version": "1.1.0", "description": " ".join(texts)},
