@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import http, ingest, mix, queries, report, workers
+from bench import http, ingest, mix, queries, report, similarity_quality, workers
 from bench.paths import RESULTS
 from bench.synth import DEFAULT_ROWS
 
-SECTIONS = ("ingest", "queries", "workers", "http")
+SECTIONS = ("ingest", "queries", "similarity", "workers", "http")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,14 @@ def run_queries(plan: Plan) -> list[dict]:
     return rows
 
 
+def run_similarity(plan: Plan) -> list[dict]:
+    """Genre agreement @10 of the similarity spaces on the real datasets (not the synthetic:
+    its genres are resampled at random, so agreement there means nothing)."""
+    kinds = [kind for kind in plan.scenarios if kind in ("all", "default")]
+    folders = [curated_of(plan, kind) for kind in kinds]
+    return [similarity_quality.evaluate(folder) for folder in folders if folder is not None]
+
+
 def run_workers(plan: Plan) -> dict[str, Any] | None:
     """Worker start-up and memory on the main scenario's dataset."""
     curated = curated_of(plan, plan.main_scenario)
@@ -98,6 +106,7 @@ def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], lis
     steps: dict[str, Callable[[], Any]] = {
         "ingest": lambda: ingest.run(list(plan.scenarios), plan.rows),
         "queries": lambda: run_queries(plan),
+        "similarity": lambda: run_similarity(plan),
         "workers": lambda: run_workers(plan),
         "http": lambda: run_http(plan),
     }

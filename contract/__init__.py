@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-SCHEMA_VERSION = 2  # 2: key_name, camelot, mood; mood_grid and genre_moods tables
+SCHEMA_VERSION = 2  # 2: key_name, camelot, mood; mood_grid, genre_moods, feature_stats tables
 
 # Audio features on a 0.0-1.0 scale.
 UNIT_FEATURES: tuple[str, ...] = (
@@ -100,9 +100,11 @@ MOOD_SPLIT = 0.5
 # The mood grid counts tracks per (energy bucket, valence bucket), on the histogram edges.
 MOOD_GRID_AXES: tuple[str, str] = ("energy", "valence")
 
-# The similarity space (/tracks/{id}/similar, /recommendations): these features, each as a z-score
-# with the mean and population standard deviation over the dataset's unique tracks
-# (FEATURE_STATS); distance is Euclidean. bench/similarity_quality.py measures the choice.
+# The similarity space (/tracks/{id}/similar, /recommendations): these features, each first
+# transformed (SIMILARITY_TRANSFORMS; identity for the others), then standardised to a z-score with
+# the mean and population standard deviation over the dataset's unique tracks (FEATURE_STATS);
+# distance is Euclidean. bench/similarity_quality.py measured the choice (docs/performance.md):
+# square roots of the two features that crowd near 0 agree best with the genres.
 SIMILARITY_FEATURES: tuple[str, ...] = (
     "danceability",
     "energy",
@@ -114,6 +116,7 @@ SIMILARITY_FEATURES: tuple[str, ...] = (
     "loudness",
     "tempo",
 )
+SIMILARITY_TRANSFORMS: dict[str, str] = {"speechiness": "sqrt", "instrumentalness": "sqrt"}
 
 # Plausible ranges of the raw values, inclusive. The pipeline's validation and the API's
 # parameter checks both use these.
@@ -137,6 +140,7 @@ TOP_ARTISTS = "top_artists.parquet"
 GLOBAL_SUMMARY = "global_summary.parquet"
 MOOD_GRID = "mood_grid.parquet"
 GENRE_MOODS = "genre_moods.parquet"
+FEATURE_STATS = "feature_stats.parquet"
 MANIFEST = "manifest.json"
 TOP_ARTISTS_PER_GENRE = 10
 
@@ -208,6 +212,15 @@ CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "genre_id": pl.String(),
         "mood": pl.String(),
         "count": pl.Int32(),
+    },
+    # One row per similarity feature, in SIMILARITY_FEATURES order: the transform applied first
+    # ("identity" or "sqrt"), then the mean and population standard deviation (ddof 0) of the
+    # transformed values over unique tracks. z = (transform(value) - mean) / std (0 if std is 0).
+    FEATURE_STATS: {
+        "feature": pl.String(),
+        "transform": pl.String(),
+        "mean": pl.Float64(),
+        "std": pl.Float64(),
     },
     # Exactly one row: totals and averages over unique tracks.
     GLOBAL_SUMMARY: {

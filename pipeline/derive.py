@@ -1,4 +1,5 @@
-"""Fields derived from the audio features: key name, Camelot code and mood, plus mood counts.
+"""Fields derived from the audio features: key name, Camelot code and mood, mood counts, and the
+statistics of the similarity space.
 
 Every rule here is fixed, not relative to the catalogue, so a track's derived fields never
 change when other tracks or genres are added:
@@ -128,4 +129,30 @@ def genre_moods(members: pl.DataFrame, genre_ids: list[str]) -> pl.DataFrame:
         grid.join(counts, on=["genre_id", "mood"], how="left")
         .sort("_order")
         .select("genre_id", "mood", pl.col("count").fill_null(0))
+    )
+
+
+def transformed(feature: str) -> pl.Expr:
+    """A similarity feature as the space uses it: contract.SIMILARITY_TRANSFORMS applied."""
+    if c.SIMILARITY_TRANSFORMS.get(feature) == "sqrt":
+        return pl.col(feature).sqrt()
+    return pl.col(feature)
+
+
+def feature_stats(tracks: pl.DataFrame) -> pl.DataFrame:
+    """Mean and population standard deviation of each transformed similarity feature over the
+    unique tracks: the numbers that turn a track into z-scores, for the service and analysts."""
+    stats = tracks.select(
+        *[transformed(f).mean().alias(f"{f}:mean") for f in c.SIMILARITY_FEATURES],
+        *[transformed(f).std(ddof=0).alias(f"{f}:std") for f in c.SIMILARITY_FEATURES],
+    ).row(0, named=True)
+    return pl.DataFrame(
+        {
+            "feature": list(c.SIMILARITY_FEATURES),
+            "transform": [
+                c.SIMILARITY_TRANSFORMS.get(f, "identity") for f in c.SIMILARITY_FEATURES
+            ],
+            "mean": [stats[f"{f}:mean"] for f in c.SIMILARITY_FEATURES],
+            "std": [stats[f"{f}:std"] or 0.0 for f in c.SIMILARITY_FEATURES],
+        }
     )

@@ -9,7 +9,13 @@ import polars as pl
 
 import contract as c
 from pipeline.catalogue import Genre
-from pipeline.derive import bucket_index, genre_moods, mood_grid, with_derived_fields
+from pipeline.derive import (
+    bucket_index,
+    feature_stats,
+    genre_moods,
+    mood_grid,
+    with_derived_fields,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ def curated_tables(
         c.GLOBAL_SUMMARY: global_summary(tracks, len(genres)),
         c.MOOD_GRID: mood_grid(members, genre_ids),
         c.GENRE_MOODS: genre_moods(members, genre_ids),
+        c.FEATURE_STATS: feature_stats(tracks),
     }
     return Curated(
         tables={name: conform(frame, name) for name, frame in tables.items()},

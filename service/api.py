@@ -11,6 +11,14 @@ from service.compare import comparison
 from service.dataset import Dataset, to_json
 from service.exports import export_file, export_query, file_name, listing_file
 from service.headers import CORS_HEADERS
+from service.neighbours import (
+    RECOMMEND_PARAMS,
+    SIMILAR_PARAMS,
+    Answer,
+    neighbour_query,
+    recommend,
+    similar,
+)
 from service.openapi import openapi_document
 from service.queries import Listing, list_tracks, track_by_id, tracks_by_ids
 
@@ -100,6 +108,28 @@ def tracks_export() -> Response:
 def track(track_id: str) -> Response:
     query_args(params.NO_PARAMS)
     return body(f'{{"data":{track_by_id(dataset().index, track_id)}}}'.encode())
+
+
+@bp.get("/tracks/<track_id>/similar")
+def similar_tracks(track_id: str) -> Response:
+    query = neighbour_query(SIMILAR_PARAMS, request.args.to_dict(flat=False))
+    data = dataset()
+    return neighbours(similar(data.index, data.space, track_id, query))
+
+
+@bp.get("/recommendations")
+def recommendations() -> Response:
+    query = neighbour_query(RECOMMEND_PARAMS, request.args.to_dict(flat=False))
+    data = dataset()
+    names = {genre_id: genre["name"] for genre_id, genre in data.genres.items()}
+    return neighbours(recommend(data.index, data.space, names, query))
+
+
+def neighbours(answer: Answer) -> Response:
+    """A listing of tracks with distances, and its meta."""
+    return body(
+        f'{{"data":[{",".join(answer.texts)}],"meta":{to_json(answer.meta).decode()}}}'.encode()
+    )
 
 
 @bp.get("/compare")

@@ -18,6 +18,7 @@ import polars as pl
 from contract import (
     CURATED_SCHEMAS,
     FEATURE_HISTOGRAMS,
+    FEATURE_STATS,
     GENRE_MOODS,
     GENRES,
     GLOBAL_SUMMARY,
@@ -29,6 +30,7 @@ from contract import (
     read_manifest,
 )
 from service.index import ID_WIDTH, TrackIndex, build_track_index
+from service.similarity import FeatureSpace, build_space
 from service.summaries import genre_details, genre_objects, health_payload, stats_payload
 
 
@@ -39,6 +41,7 @@ class Dataset:
     version: str
     folder: Path
     index: TrackIndex
+    space: FeatureSpace  # the similarity space of the same rows
     genres: dict[str, dict[str, Any]]  # genre id -> public genre object, catalogue order
     stats_body: bytes
     genres_body: bytes
@@ -108,10 +111,12 @@ def build_dataset(
     health = health_payload(
         manifest, frames[TRACKS].height, frames[GENRES].height, frames[TRACK_GENRES].height
     )
+    index = build_track_index(frames[TRACKS], frames[TRACK_GENRES], frames[GENRES])
     return Dataset(
         version=str(manifest.get("version", folder.name)),
         folder=folder,
-        index=build_track_index(frames[TRACKS], frames[TRACK_GENRES], frames[GENRES]),
+        index=index,
+        space=build_space(index.texts.tracks, frames[FEATURE_STATS], index),
         genres={genre["id"]: genre for genre in objects},
         stats_body=to_json({"data": stats_payload(frames[GLOBAL_SUMMARY], objects)}),
         genres_body=to_json({"data": objects, "meta": {"total": len(objects)}}),

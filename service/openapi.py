@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from service import filters, params
+from service import filters, neighbours, params
 from service.dataset import to_json
 from service.exports import EXPORT_PARAMS
 from service.index import TRACK_FIELDS
@@ -107,6 +107,7 @@ class Endpoint:
     path_params: tuple[Schema, ...] = ()
     paged: bool = False
     not_found: str = ""
+    meta: Schema | None = None  # a meta other than the listing's
     media: tuple[str, ...] = ("json",)  # params.FORMATS this endpoint answers in
 
 
@@ -118,6 +119,7 @@ TRACK_PATH = path_parameter(
     "track_id", f"Spotify track id, e.g. {params.EXAMPLE_TRACK}.", params.EXAMPLE_TRACK
 )
 TRACKS = {"type": "array", "items": ref("Track")}
+NEIGHBOURS = {"type": "array", "items": ref("NeighbourTrack")}
 LISTING_META = obj(
     {"total": INTEGER, "limit": INTEGER, "offset": INTEGER, "facets": ref("Facets")},
     "facets is present only when the facets parameter is given.",
@@ -188,6 +190,29 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         not_found="Unknown track.",
     ),
     Endpoint(
+        "/tracks/{track_id}/similar",
+        "listSimilarTracks",
+        "The tracks nearest to one track in the feature space, nearest first (ties by id), each "
+        "with its distance; leaves out the track and its other releases; takes every /tracks "
+        "filter as a hard limit.",
+        NEIGHBOURS,
+        neighbours.SIMILAR_PARAMS,
+        (TRACK_PATH,),
+        not_found="Unknown track, genre or harmonic_to track.",
+        meta=ref("SimilarMeta"),
+    ),
+    Endpoint(
+        "/recommendations",
+        "getRecommendations",
+        "Tracks nearest to a target point: the mean of the seeds' points (a genre's is its "
+        "centroid), each target_<feature> replacing its coordinate; filters are hard limits; "
+        "the seeds are left out. Needs a seed or a target.",
+        NEIGHBOURS,
+        neighbours.RECOMMEND_PARAMS,
+        not_found="Unknown seed track or genre, genre or harmonic_to track.",
+        meta=ref("RecommendationMeta"),
+    ),
+    Endpoint(
         "/compare",
         "compareTrack",
         "A track's audio features against a genre: average, delta, percentile and label.",
@@ -215,7 +240,9 @@ def success_schema(endpoint: Endpoint) -> Schema:
     if endpoint.path == "/openapi.json":  # the document itself, not an envelope
         return endpoint.data
     envelope = {"data": endpoint.data}
-    if endpoint.paged:
+    if endpoint.meta is not None:
+        envelope["meta"] = endpoint.meta
+    elif endpoint.paged:
         envelope["meta"] = LISTING_META
     elif endpoint.path == "/genres":
         envelope["meta"] = obj({"total": INTEGER})

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract import CAMELOT_CODES, FEATURES, KEY_NAMES, MOODS, RANGES, TRACK_ID_PATTERN
+from contract import (
+    CAMELOT_CODES,
+    FEATURES,
+    KEY_NAMES,
+    MOODS,
+    RANGES,
+    SIMILARITY_FEATURES,
+    TRACK_ID_PATTERN,
+)
 from service.compare import ABOVE_AVERAGE_OVER, BELOW_AVERAGE_UNDER
 from service.filters import FACETS as FACET_FIELDS
 from service.summaries import DISTRIBUTION_ORDER
@@ -60,6 +68,17 @@ MOOD_TEXT = (
     "0.5), sad (both < 0.5), calm (valence >= 0.5, energy < 0.5). Fixed thresholds: a track's "
     "mood never changes when the catalogue does."
 )
+PAGE_META: dict[str, Schema] = {"total": INTEGER, "limit": INTEGER, "offset": INTEGER}
+DISTANCE: Schema = {
+    "type": "number",
+    "minimum": 0,
+    "description": "Euclidean distance over the chosen features' z-scores, 4 decimals.",
+}
+FEATURE_LIST: Schema = {
+    "type": "array",
+    "items": {"enum": list(SIMILARITY_FEATURES)},
+    "description": "The features the distance was measured over.",
+}
 CAMELOT_TEXT = (
     "Camelot wheel code: the circle of fifths numbered from C major = 8B (each fifth up adds 1); "
     "a minor key has its relative major's number and the letter A (A minor = 8A). Null when no "
@@ -129,6 +148,43 @@ def schemas() -> dict[str, Schema]:
     return {
         "Error": obj({"error": STRING, "status": INTEGER}),
         "Track": track,
+        "NeighbourTrack": {
+            **track,
+            "properties": {**track["properties"], "distance": DISTANCE},
+            "required": [*track["required"], "distance"],
+            "description": "A track with its distance to the point asked about.",
+        },
+        "SimilarMeta": obj(
+            {**PAGE_META, "features": FEATURE_LIST},
+            "total counts every candidate: the tracks that pass the filters, without the track "
+            "itself and its other releases (same name and artists).",
+        ),
+        "RecommendationMeta": obj(
+            {
+                **PAGE_META,
+                "features": FEATURE_LIST,
+                "seeds": obj(
+                    {
+                        "tracks": {
+                            "type": "array",
+                            "items": obj({"id": STRING, "name": STRING, "artists": STRING}),
+                        },
+                        "genres": {
+                            "type": "array",
+                            "items": obj({"id": STRING, "name": STRING}),
+                        },
+                    },
+                    "The seeds as resolved.",
+                ),
+                "target": {
+                    "type": "object",
+                    "propertyNames": {"enum": list(SIMILARITY_FEATURES)},
+                    "additionalProperties": {"type": "number"},
+                    "description": "The target point, in the features' own units (4 decimals): "
+                    "the mean of the seeds' points with each target_<feature> in its place.",
+                },
+            },
+        ),
         "Genre": genre,
         "Stats": obj(
             {
