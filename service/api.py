@@ -114,7 +114,9 @@ def track(track_id: str) -> Response:
 def similar_tracks(track_id: str) -> Response:
     query = neighbour_query(SIMILAR_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
-    return neighbours(similar(data.index, data.space, track_id, query))
+    return neighbours(
+        similar(data.index, data.space, track_id, query), query.format, f"similar-{track_id}"
+    )
 
 
 @bp.get("/recommendations")
@@ -122,11 +124,16 @@ def recommendations() -> Response:
     query = neighbour_query(RECOMMEND_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
     names = {genre_id: genre["name"] for genre_id, genre in data.genres.items()}
-    return neighbours(recommend(data.index, data.space, names, query))
+    return neighbours(
+        recommend(data.index, data.space, names, query), query.format, "recommendations"
+    )
 
 
-def neighbours(answer: Answer) -> Response:
-    """A listing of tracks with distances, and its meta."""
+def neighbours(answer: Answer, fmt: str, stem: str) -> Response:
+    """A listing of tracks with distances, and its meta; or the page as a file named after stem."""
+    if fmt != "json":
+        name = file_name(stem, dataset().version, fmt)
+        return listing_file(answer.texts, fmt, name, extra=("distance",))
     return body(
         f'{{"data":[{",".join(answer.texts)}],"meta":{to_json(answer.meta).decode()}}}'.encode()
     )

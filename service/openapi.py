@@ -15,11 +15,13 @@ from service.dataset import to_json
 from service.exports import EXPORT_PARAMS
 from service.index import TRACK_FIELDS
 from service.schemas import (
+    DISPOSITION_HEADER,
     INTEGER,
     PERCENTILE_TEXT,
     PRIMARY_GENRE_TEXT,
     STRING,
     Schema,
+    file_content,
     obj,
     ref,
     schemas,
@@ -109,6 +111,7 @@ class Endpoint:
     not_found: str = ""
     meta: Schema | None = None  # a meta other than the listing's
     media: tuple[str, ...] = ("json",)  # params.FORMATS this endpoint answers in
+    extra_columns: tuple[str, ...] = ()  # CSV columns after the track's fields
 
 
 LISTING_MEDIA = params.FORMATS
@@ -200,6 +203,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (TRACK_PATH,),
         not_found="Unknown track, genre or harmonic_to track.",
         meta=ref("SimilarMeta"),
+        media=LISTING_MEDIA,
+        extra_columns=("distance",),
     ),
     Endpoint(
         "/recommendations",
@@ -211,6 +216,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         neighbours.RECOMMEND_PARAMS,
         not_found="Unknown seed track or genre, genre or harmonic_to track.",
         meta=ref("RecommendationMeta"),
+        media=LISTING_MEDIA,
+        extra_columns=("distance",),
     ),
     Endpoint(
         "/compare",
@@ -251,41 +258,16 @@ def success_schema(endpoint: Endpoint) -> Schema:
     return obj(envelope)
 
 
-FILE_CONTENT: dict[str, Schema] = {
-    "csv": {
-        "text/csv": {
-            "schema": {
-                "type": "string",
-                "description": "A header row, then one row per track (RFC 4180, CRLF line ends): "
-                + ",".join(TRACK_FIELDS),
-            }
-        }
-    },
-    "ndjson": {
-        "application/x-ndjson": {
-            "schema": {"type": "string", "description": "One Track object (JSON) per line."}
-        }
-    },
-}
-DISPOSITION = {
-    "Content-Disposition": {
-        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
-        '<dataset version>.<csv|ndjson>"',
-        "schema": STRING,
-    }
-}
-
-
 def success_response(endpoint: Endpoint) -> Schema:
     """The 200 response: JSON, and the file formats of a track listing."""
     content: Schema = {}
     if "json" in endpoint.media:
         content["application/json"] = {"schema": success_schema(endpoint)}
-    for fmt in endpoint.media:
-        content |= FILE_CONTENT.get(fmt, {})
+    files = tuple(fmt for fmt in endpoint.media if fmt != "json")
+    content |= file_content(files, (*TRACK_FIELDS, *endpoint.extra_columns))
     ok: Schema = {"description": "OK", "content": content}
-    if len(endpoint.media) > 1 or "json" not in endpoint.media:
-        ok["headers"] = DISPOSITION
+    if files:
+        ok["headers"] = DISPOSITION_HEADER
     return ok
 
 

@@ -192,6 +192,35 @@ def test_the_export_holds_every_matching_track_in_order(client: Any, query: str)
     assert [json.loads(line) for line in lines.splitlines()] == expected
 
 
+NEIGHBOUR_LISTINGS = [
+    ("/tracks/0000000000000000000001/similar?limit=4", "similar-0000000000000000000001"),
+    ("/tracks/0000000000000000000002/similar?genre=piano&features=energy,valence", "similar-0000000000000000000002"),
+    ("/recommendations?seed_tracks=0000000000000000000003&offset=1", "recommendations"),
+    ("/recommendations?target_energy=0.5&target_valence=0.5&mood=calm,happy", "recommendations"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "stem"), NEIGHBOUR_LISTINGS)
+def test_similar_and_recommendations_pages_come_as_files_with_their_distance(
+    client: Any, url: str, stem: str
+) -> None:
+    expected = get_ok(client, url).get_json()["data"]
+    assert expected and all("distance" in track for track in expected)
+    response = get_ok(client, f"{url}&format=csv")
+    disposition = f'attachment; filename="kapiko-{stem}-{VERSION}.csv"'
+    assert response.headers["Content-Disposition"] == disposition
+    rows = csv_rows(response.data)
+    assert list(rows[0])[-1] == "distance"
+    for row, track in zip(rows, expected, strict=True):
+        assert_row_equals(row, track)
+    assert len(rows) == len(expected)
+    ndjson = get_ok(client, f"{url}&format=ndjson").get_data(as_text=True)
+    assert [json.loads(line) for line in ndjson.splitlines()] == expected
+    frame = pd.read_csv(io.BytesIO(response.data), keep_default_na=False)
+    assert frame["distance"].tolist() == [track["distance"] for track in expected]
+    assert frame["name"].tolist() == [track["name"] for track in expected]
+
+
 def test_the_export_streams_block_by_block(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("service.exports.EXPORT_BLOCK", 2)
     whole = get_ok(client, "/tracks/export").data
@@ -242,6 +271,9 @@ BAD_REQUESTS = [
     ("/tracks/export?harmonic_to=" + "9" * 22, 404, "Track not found"),
     ("/tracks/export?harmonic_to=0000000000000000000003", 400, "has no detected key"),
     ("/tracks?ids=0000000000000000000001&format=csv", 400, "'ids' cannot be combined"),
+    ("/tracks/0000000000000000000001/similar?format=tsv", 400, "'format' is not a known value"),
+    ("/recommendations?format=ndjson", 400, "give at least one seed"),
+    ("/tracks/" + "9" * 22 + "/similar?format=csv", 404, "Track not found"),
 ]  # fmt: skip
 
 

@@ -84,15 +84,26 @@ def test_every_query_parameter_is_documented(
 FILE_TYPES = {"text/csv", "application/x-ndjson"}
 
 
-def test_track_listings_document_their_file_formats(document: dict[str, Any]) -> None:
-    for path in ("/tracks", "/genres/{genre}/tracks"):
-        operation = document["paths"][path]["get"]
-        ok = operation["responses"]["200"]
-        assert set(ok["content"]) == {"application/json", *FILE_TYPES}
-        assert "Content-Disposition" in ok["headers"]
-        (format_param,) = [p for p in operation["parameters"] if p["name"] == "format"]
-        assert format_param["schema"]["enum"] == ["json", "csv", "ndjson"]
-        assert format_param["schema"]["default"] == "json"
+@pytest.mark.parametrize(
+    ("path", "last_columns"),
+    [
+        ("/tracks", "explicit,source"),
+        ("/genres/{genre}/tracks", "explicit,source"),
+        ("/tracks/{track_id}/similar", "source,distance"),
+        ("/recommendations", "source,distance"),
+    ],
+)
+def test_track_listings_document_their_file_formats(
+    document: dict[str, Any], path: str, last_columns: str
+) -> None:
+    operation = document["paths"][path]["get"]
+    ok = operation["responses"]["200"]
+    assert set(ok["content"]) == {"application/json", *FILE_TYPES}
+    assert "Content-Disposition" in ok["headers"]
+    assert ok["content"]["text/csv"]["schema"]["description"].endswith(f",{last_columns}")
+    (format_param,) = [p for p in operation["parameters"] if p["name"] == "format"]
+    assert format_param["schema"]["enum"] == ["json", "csv", "ndjson"]
+    assert format_param["schema"]["default"] == "json"
     assert "format=csv" in document["info"]["description"]
 
 
