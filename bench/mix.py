@@ -18,8 +18,8 @@ import polars as pl
 from bench.datasette_urls import datasette_url
 from contract import CAMELOT_CODES as CAMELOT
 from contract import MOODS
+from contract.serving import NUMERIC_COLUMNS, SORTS
 from service.filters import harmonic_matches
-from service.params import NUMERIC_COLUMNS, SORTS
 
 API = "/api/v1"
 DEFAULT_SEED = 4

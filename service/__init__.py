@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from service.dataset import load_dataset
 from service.errors import register_error_handlers
 from service.explorer import bp as explorer_bp
 from service.headers import register_headers
-from service.index import warm
 
 LOG = logging.getLogger("service")
 DEFAULT_CURATED_DIR = "data/curated/current"
@@ -35,14 +33,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app and load the curated dataset; raise CuratedDatasetError if it is unusable.
 
     Config: CURATED_DIR (default: env KAPIKO_CURATED_DIR, else data/curated/current in the cwd),
-    CACHE_MAX_AGE (seconds, default 300), WARM_CACHES (default True: a background thread does
-    the first-use work of every genre and track ahead of the requests), plus any Flask setting.
+    CACHE_MAX_AGE (seconds, default 300), plus any Flask setting.
     """
     app = Flask(__name__, static_folder=None)
     app.config.update(
         CURATED_DIR=os.environ.get("KAPIKO_CURATED_DIR", DEFAULT_CURATED_DIR),
         CACHE_MAX_AGE=DEFAULT_CACHE_MAX_AGE,
-        WARM_CACHES=True,
     )
     app.config.update(config or {})
     directory = Path(app.config["CURATED_DIR"])
@@ -60,8 +56,4 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The loaded dataset lives as long as the worker: keep the collector from scanning it again
     # and again (full collections over it were the slowest requests, the p99).
     gc.freeze()
-    if app.config["WARM_CACHES"]:
-        threading.Thread(
-            target=warm, args=(dataset.index,), name="kapiko-warm", daemon=True
-        ).start()
     return app

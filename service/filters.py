@@ -16,11 +16,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from contract import CAMELOT_CODES, MOODS, RANGES, TRACK_ID_PATTERN
-from service.index import CATEGORIES, TrackIndex, artist_search, row_of
+from contract.serving import CATEGORIES, NUMERIC_COLUMNS
+from service.index import TrackIndex, row_of
 from service.params import (
     EXAMPLE_TRACK,
     FORMAT_PARAM,
-    NUMERIC_COLUMNS,
     PAGE_PARAMS,
     Param,
     ParamError,
@@ -138,10 +138,10 @@ class Artist:
         artist = values.get("artist")
         if artist is None:
             return None
-        codes, haystack = artist_search(index)
+        codes = index.artist_codes
         if rows is not None and len(rows) <= LOOP_SEARCH_MAX:
-            return contains_mask_of(haystack, artist, codes[rows])
-        return contains_mask(haystack, artist)[_take(codes, rows)]
+            return contains_mask_of(index.artists, artist, codes[rows])
+        return contains_mask(index.artists, artist)[_take(codes, rows)]
 
 
 def harmonic_matches(code: str) -> tuple[str, ...]:

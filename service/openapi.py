@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from contract.serving import TRACK_FIELDS
 from service import filters, neighbours, params
 from service.dataset import to_json
 from service.exports import EXPORT_PARAMS
-from service.index import TRACK_FIELDS
 from service.schemas import (
     DISPOSITION_HEADER,
     INTEGER,

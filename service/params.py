@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract import TRACK_ID_PATTERN
+from contract.serving import SORTS
 
 
 class ParamError(ValueError):
@@ -62,44 +63,6 @@ class Param:
 EXAMPLE_TRACK = "0yc6Gst2xkRu0eMLeRMGCX"  # Apocalypse, Cigarettes After Sex (ambient)
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
-# Numeric columns every listing can filter (min_/max_) and sort by.
-NUMERIC_COLUMNS: tuple[str, ...] = (
-    "popularity",
-    "energy",
-    "tempo",
-    "valence",
-    "danceability",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-    "loudness",
-    "duration_ms",
-)
-# Sort keys: name -> (column, descending). Ties are always broken by track id ascending.
-
-
-def _sorts() -> dict[str, tuple[str, bool]]:
-    """The API contract's seven names first (they keep their meaning), then every numeric
-    column highest first as `<column>` and lowest first as `<column>_asc`, and name Z-A."""
-    sorts = {
-        "popularity": ("popularity", True),
-        "energy": ("energy", True),
-        "energy_asc": ("energy", False),
-        "tempo": ("tempo", True),
-        "tempo_asc": ("tempo", False),
-        "valence": ("valence", True),
-        "name": ("name", False),
-    }
-    for column in NUMERIC_COLUMNS:
-        sorts.setdefault(column, (column, True))
-        sorts.setdefault(f"{column}_asc", (column, False))
-    sorts["name_desc"] = ("name", True)
-    return sorts
-
-
-SORTS: dict[str, tuple[str, bool]] = _sorts()
-
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _BOOLEANS = {"true": True, "false": False}

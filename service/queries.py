@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from contract.serving import CATEGORIES, ID_WIDTH
 from service.filters import TrackQuery, filter_mask
 from service.index import (
-    CATEGORIES,
-    ID_WIDTH,
     TrackIndex,
     genre_members,
     row_of,

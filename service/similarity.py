@@ -22,7 +22,6 @@ import numpy as np
 import polars as pl
 
 from contract import SIMILARITY_FEATURES, CuratedDatasetError
-from service.index import TrackIndex, genre_members
 
 Point = dict[str, float]  # feature -> z-score
 TIE = 1e-9  # distances closer than this (after rounding to it) are equal: ordered by id
@@ -41,33 +40,25 @@ class FeatureSpace:
     centroids: dict[str, Point]  # genre -> mean z-score of its member tracks (empty: no tracks)
 
 
-def build_space(tracks: pl.DataFrame, stats: pl.DataFrame, index: TrackIndex) -> FeatureSpace:
-    """The space of the tracks (in row order, i.e. sorted by id) from the pipeline's statistics."""
+def feature_space(
+    arrays: Mapping[str, np.ndarray], stats: pl.DataFrame, genre_ids: tuple[str, ...]
+) -> FeatureSpace:
+    """The space over a dataset's serving arrays and its published statistics."""
     by_feature = {row["feature"]: row for row in stats.iter_rows(named=True)}
     if tuple(by_feature) != SIMILARITY_FEATURES:
         raise CuratedDatasetError(f"feature_stats lists {list(by_feature)}, not the space's")
-    space_stats = {f: (r["transform"], r["mean"], r["std"]) for f, r in by_feature.items()}
-    matrix = np.column_stack(
-        [
-            standardise(tracks[f].to_numpy().astype(np.float64), *space_stats[f])
-            for f in SIMILARITY_FEATURES
-        ]
-    )
-    recording = tracks.select(pl.struct("name", "artists").rank("dense")).to_series()
-    centroids = {}
-    for genre in index.genre_ids:
-        members = genre_members(index, genre)
-        has_tracks = members is not None and len(members) > 0
-        mean = matrix[members].mean(axis=0) if has_tracks else None
-        centroids[genre] = (
-            {} if mean is None else dict(zip(SIMILARITY_FEATURES, mean.tolist(), strict=True))
-        )
+    centroids = {
+        genre: {}
+        if np.isnan(row).any()
+        else dict(zip(SIMILARITY_FEATURES, row.tolist(), strict=True))
+        for genre, row in zip(genre_ids, np.asarray(arrays["centroids"]), strict=True)
+    }
     return FeatureSpace(
-        matrix,
-        np.einsum("ij,ij->i", matrix, matrix),
-        space_stats,
-        recording.to_numpy().astype(np.int32),
-        centroids,
+        matrix=arrays["similarity"],
+        norms=arrays["norms"],
+        stats={f: (r["transform"], r["mean"], r["std"]) for f, r in by_feature.items()},
+        recording=arrays["recording"],
+        centroids=centroids,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import schemathesis
 
-from service.params import NUMERIC_COLUMNS
+from contract.serving import NUMERIC_COLUMNS
 
 
 def cross_parameter_rule(query: dict[str, Any]) -> str | None:
