@@ -82,13 +82,19 @@ def run_similarity(plan: Plan) -> list[dict]:
     return [similarity_quality.evaluate(folder) for folder in folders if folder is not None]
 
 
-def run_workers(plan: Plan) -> dict[str, Any] | None:
-    """Worker start-up and memory on the main scenario's dataset."""
-    curated = curated_of(plan, plan.main_scenario)
-    if curated is None:
-        return None
-    urls = [url for url, _ in mix.query_mix(mix.catalogue_from_curated(curated), 200)["all"]]
-    return workers.run(curated, curated.parent.parent.name, urls, plan.starts)
+def run_workers(plan: Plan) -> list[dict[str, Any]]:
+    """Worker start-up and memory: 2 workers on the main scenario's dataset, 8 workers on it
+    (the page cache's one copy shared by all), and 2 workers on the 1M synthetic dataset."""
+    runs = []
+    for kind, count, starts in ((plan.main_scenario, 2, plan.starts), (plan.main_scenario, 8, 1),
+                                ("synthetic", 2, plan.starts)):  # fmt: skip
+        curated = curated_of(plan, kind)
+        if curated is None or kind not in plan.scenarios:
+            continue
+        catalogue = mix.catalogue_from_curated(curated)
+        urls = [url for url, _ in mix.query_mix(catalogue, 200)["all"]]
+        runs.append(workers.run(curated, curated.parent.parent.name, urls, starts, count))
+    return runs
 
 
 def run_http(plan: Plan) -> dict[str, Any]:

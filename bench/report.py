@@ -138,12 +138,21 @@ def _http_worst_p99(results: dict) -> float | None:
     return max((r["p99_ms"] for r in rows), default=None)
 
 
-def _workers(key: str) -> Callable[[dict], float | None]:
+def _workers(
+    key: str, dataset: str = MAIN_DATASET, count: int = 2
+) -> Callable[[dict], float | None]:
     def figure(results: dict) -> float | None:
-        workers = results.get("workers") or {}
-        return workers.get(key) if workers.get("dataset") == MAIN_DATASET else None
+        runs = [r for r in _list(results.get("workers")) if isinstance(r, dict)]
+        row = next((r for r in runs if r.get("dataset", "").startswith(dataset)
+                    and r.get("workers") == count), None)  # fmt: skip
+        return row.get(key) if row else None
 
     return figure
+
+
+# One worker's RSS at 114 genres before the serving arrays were mapped (issue 4's final run):
+# issue 10 asks that 8 workers' total PSS be at most twice it.
+RSS_PER_WORKER_BEFORE_MB = 248.8
 
 
 TARGETS: list[Check] = [
@@ -186,6 +195,25 @@ TARGETS: list[Check] = [
     ("http worst p99 ms (kapiko)", _http_worst_p99, "<=", 20),
     ("workers all ready s", _workers("all_workers_ready_s_median"), "<=", 1),
     ("worker RSS MB", _workers("worker_rss_mb_max"), "<=", 250),
+    ("worker private MB @114 (issue 10)", _workers("worker_private_dirty_mb_max"), "<=", 60),
+    (
+        "8 workers' total PSS MB @114 (issue 10)",
+        _workers("workers_pss_mb_total_median", count=8),
+        "<=",
+        2 * RSS_PER_WORKER_BEFORE_MB,
+    ),
+    (
+        "worker ready s @1M synthetic (issue 10)",
+        _workers("all_workers_ready_s_median", "synthetic-1m"),
+        "<=",
+        2,
+    ),
+    (
+        "worker private MB @1M synthetic (issue 10)",
+        _workers("worker_private_dirty_mb_max", "synthetic-1m"),
+        "<=",
+        150,
+    ),
 ]
 
 
@@ -239,10 +267,13 @@ SECTION_COLUMNS = {
     "ratios": ["group", "target", "vs", "ratio"],
     "workers": [
         "dataset",
+        "workers",
         "first_answer_s_median",
         "all_workers_ready_s_median",
         "worker_rss_mb_max",
         "worker_private_mb_max",
+        "worker_private_dirty_mb_max",
+        "workers_pss_mb_total_median",
     ],
     "similarity": [
         "dataset",
@@ -264,7 +295,7 @@ def section_rows(results: dict) -> dict[str, list[dict]]:
         "queries": _list(results.get("queries")),
         "http": _list(http.get("rows")),
         "ratios": _list(http.get("ratios")),
-        "workers": [workers] if isinstance(workers, dict) and "dataset" in workers else [],
+        "workers": [w for w in _list(workers) if isinstance(w, dict) and "dataset" in w],
         "similarity": [
             {"dataset": run["dataset"], **space}
             for run in _list(results.get("similarity"))

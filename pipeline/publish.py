@@ -56,10 +56,9 @@ def write_dataset(
         path = directory / name
         tables[name].write_parquet(path, compression="zstd", statistics=True)
         files[name] = _entry(path, tables[name].height)
-    for name, array in serving_arrays(dict(tables)).items():
+    for name, part in serving_arrays(dict(tables)):
         path = serving.array_path(directory, name)
-        np.save(path, array, allow_pickle=False)
-        files[serving.array_file(name)] = _entry(path, len(array))
+        files[serving.array_file(name)] = _entry(path, save_array(path, part))
     manifest = {**manifest, "schema_version": c.SCHEMA_VERSION, "files": files}
     (directory / c.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     try:
@@ -69,6 +68,19 @@ def write_dataset(
             f"the dataset written to {directory} does not check out: {error}"
         ) from None
     return manifest
+
+
+def save_array(path: Path, part: np.ndarray | list[np.ndarray]) -> int:
+    """Write an array, or the pieces of a 1-d one one after another, as a .npy; its length."""
+    pieces = part if isinstance(part, list) else [part]
+    shape = (sum(len(piece) for piece in pieces), *pieces[0].shape[1:])
+    with open(path, "wb") as handle:
+        header = {"descr": np.lib.format.dtype_to_descr(pieces[0].dtype), "fortran_order": False,
+                  "shape": shape}  # fmt: skip
+        np.lib.format.write_array_header_1_0(handle, header)
+        for piece in pieces:
+            handle.write(np.ascontiguousarray(piece).data)
+    return shape[0]
 
 
 def _entry(path: Path, rows: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import contract as c
-from pipeline.serving import serving_arrays
+from pipeline.serving import in_memory
 from service.compare import comparison, percentile, percentile_label
 from service.filters import TrackQuery
 from service.index import genre_values, row_of, track_index, track_texts
@@ -118,7 +118,7 @@ def index_of(tracks: pl.DataFrame) -> Any:
     )
     tables = {c.TRACKS: tracks, c.TRACK_GENRES: memberships_frame(), c.GENRES: genres_frame(),
               c.FEATURE_STATS: stats}  # fmt: skip
-    return track_index(serving_arrays(tables), tuple(g[0] for g in TINY_GENRES))
+    return track_index(in_memory(tables), tuple(g[0] for g in TINY_GENRES))
 
 
 def build_haystack(strings: list[str]) -> Haystack:

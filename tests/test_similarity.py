@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import contract as c
-from pipeline.serving import serving_arrays
+from pipeline.serving import in_memory
 from service.similarity import (
     FeatureSpace,
     feature_space,
@@ -73,7 +73,7 @@ def space_of(rows: list[tuple[str, str, float, float]]) -> FeatureSpace:
         c.GENRES: pl.DataFrame({"id": ["g"], "name": ["G"], "position": [0]}),
         c.FEATURE_STATS: stats,
     }
-    return feature_space(serving_arrays(tables), stats, ("g",))
+    return feature_space(in_memory(tables), stats, ("g",))
 
 
 def test_nearest_is_exact_ties_by_id_and_leaves_out_the_recording() -> None:
