@@ -52,7 +52,10 @@ ALL_WEIGHTS = {
     "similar": 5,
     "recommendations": 5,
 }
-GROUPS = (*ALL_WEIGHTS, "ranges3", "all")
+# Exports answer a whole genre each: the mix has one per EXPORT_SHARE requests of a group, and
+# keeps them out of "all" (whose blend stays comparable with earlier runs).
+EXPORT_SHARE = 20
+GROUPS = (*ALL_WEIGHTS, "ranges3", "all", "export")
 SIMILARITY_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
                        "speechiness", "liveness", "loudness", "tempo")  # fmt: skip
 TARGET_SPANS = {f: RANGE_SPANS[f][:2] for f in SIMILARITY_FEATURES}
@@ -236,6 +239,14 @@ def recommendations_url(rng: random.Random, cat: Catalogue) -> str:
     return api_url("/recommendations", params | extras)
 
 
+def export_url(rng: random.Random, cat: Catalogue) -> str:
+    """A /tracks/export URL: one genre, the filters and sort of a /tracks query, CSV or NDJSON."""
+    params = {k: v for k, v in track_query(rng, cat).items() if k not in ("limit", "offset")}
+    params["genre"] = rng.choice(cat.genres)
+    params["format"] = rng.choice(("csv", "ndjson"))
+    return api_url("/tracks/export", params)
+
+
 def genre_tracks_url(rng: random.Random, cat: Catalogue) -> str:
     """A /genres/<g>/tracks URL with a random sort and page."""
     params: dict[str, str] = {}
@@ -259,6 +270,8 @@ def query_mix(cat: Catalogue, size: int = 1000, seed: int = DEFAULT_SEED) -> dic
     mix = {group: [group_queries(group, rng, cat) for _ in range(size)] for group in groups}
     weights = list(ALL_WEIGHTS.values())
     mix["all"] = [rng.choice(mix[rng.choices(list(ALL_WEIGHTS), weights)[0]]) for _ in range(size)]
+    exports = random.Random(seed + 1)  # its own stream: the other groups' URLs stay as they were
+    mix["export"] = [(export_url(exports, cat), None) for _ in range(max(5, size // EXPORT_SHARE))]
     return mix
 
 

@@ -23,7 +23,7 @@ from werkzeug.test import EnvironBuilder
 from bench import mix
 
 GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "ranges3", "facets", "batch",
-          "track", "compare", "similar", "recommendations")  # fmt: skip
+          "track", "compare", "similar", "recommendations", "export")  # fmt: skip
 WARMUP_SEED = mix.DEFAULT_SEED + 1000
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -1,4 +1,5 @@
-"""kapiko's read-only JSON API over the curated dataset: `create_app()` is the WSGI app factory.
+"""kapiko's read-only JSON API over the curated dataset, and the explorer page at `/` that shows
+it: `create_app()` is the WSGI app factory.
 
 Gunicorn runs `service:create_app()` without preload, so each worker loads the dataset after the
 fork (Polars must not run in the master). The service only reads the curated folder; it never
@@ -20,6 +21,7 @@ from contract import CuratedDatasetError
 from service.api import bp
 from service.dataset import load_dataset
 from service.errors import register_error_handlers
+from service.explorer import bp as explorer_bp
 from service.headers import register_headers
 
 LOG = logging.getLogger("service")
@@ -49,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["kapiko"] = dataset
     register_error_handlers(app)
     app.register_blueprint(bp)
+    app.register_blueprint(explorer_bp)
     register_headers(app, dataset.version, app.config["CACHE_MAX_AGE"])
     # The loaded dataset lives as long as the worker: keep the collector from scanning it again
     # and again (full collections over it were the slowest requests, the p99).

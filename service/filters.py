@@ -20,6 +20,7 @@ from contract.serving import CATEGORIES, NUMERIC_COLUMNS
 from service.index import TrackIndex, row_of
 from service.params import (
     EXAMPLE_TRACK,
+    FORMAT_PARAM,
     PAGE_PARAMS,
     Param,
     ParamError,
@@ -245,8 +246,14 @@ FACETS_PARAM = Param(
     example=("mood", "camelot"),
 )
 FILTER_PARAMS: tuple[Param, ...] = tuple(p for f in FILTERS for p in f.params)
-TRACKS_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
-GENRE_TRACKS_PARAMS: tuple[Param, ...] = (*FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
+TRACKS_PARAMS: tuple[Param, ...] = (
+    GENRE_PARAM,
+    *FILTER_PARAMS,
+    FACETS_PARAM,
+    *PAGE_PARAMS,
+    FORMAT_PARAM,
+)
+GENRE_TRACKS_PARAMS: tuple[Param, ...] = (*FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS, FORMAT_PARAM)
 IDS_PARAM = Param(
     "ids",
     "string",
@@ -271,12 +278,18 @@ class TrackQuery:
     sort: str = "popularity"
     limit: int = 20
     offset: int = 0
+    format: str = "json"
 
 
 def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> TrackQuery:
     """Parse /tracks (or, given a path genre, /genres/<genre>/tracks) into a TrackQuery."""
     values = parse(TRACKS_PARAMS if genre is None else GENRE_TRACKS_PARAMS, query)
     check_ranges(values)
+    if values["facets"] and values["format"] != "json":
+        raise ParamError(
+            f"'facets' cannot be combined with format={values['format']}: facet counts are "
+            "only in the JSON meta; leave out facets or ask for format=json"
+        )
     return TrackQuery(
         genre=genre if genre is not None else values["genre"],
         filters={n: v for n, v in values.items() if n in _FILTER_NAMES and v is not None},
@@ -284,6 +297,7 @@ def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> Tra
         sort=values["sort"],
         limit=values["limit"],
         offset=values["offset"],
+        format=values["format"],
     )
 
 

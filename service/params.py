@@ -73,10 +73,30 @@ _SORT_TEXT = (
     "acousticness, instrumentalness, speechiness, liveness, loudness, duration_ms); name sorts "
     "A-Z ignoring case and name_desc Z-A."
 )
+SORT_PARAM = Param("sort", "string", _SORT_TEXT, choices=tuple(SORTS), default="popularity")
 PAGE_PARAMS: tuple[Param, ...] = (
-    Param("sort", "string", _SORT_TEXT, choices=tuple(SORTS), default="popularity"),
+    SORT_PARAM,
     Param("limit", "integer", "Tracks per page.", 1, MAX_LIMIT, default=DEFAULT_LIMIT),
     Param("offset", "integer", "Number of matching tracks to skip.", 0, None, default=0),
+)
+# Response formats of a track listing: the JSON envelope, or the page's tracks as a file.
+FORMATS: tuple[str, ...] = ("json", "csv", "ndjson")
+FORMAT_PARAM = Param(
+    "format",
+    "string",
+    "json: the usual envelope; csv: the page's tracks as CSV (a header row, RFC 4180 quoting, "
+    "genres joined by ';'); ndjson: one track object per line. csv and ndjson come as a file "
+    "(Content-Disposition) and cannot be combined with facets.",
+    choices=FORMATS,
+    default="json",
+)
+EXPORT_FORMAT_PARAM = Param(
+    "format",
+    "string",
+    "csv (a header row, RFC 4180 quoting, genres joined by ';') or ndjson (one track object "
+    "per line).",
+    choices=FORMATS[1:],
+    default="csv",
 )
 COMPARE_PARAMS: tuple[Param, ...] = (
     Param(

@@ -40,15 +40,36 @@ class Listing:
 
 def list_tracks(index: TrackIndex, query: TrackQuery) -> Listing:
     """One page of the tracks matching a query, how many match, and the facets asked for."""
-    candidates = None
-    if query.genre is not None:
-        candidates = genre_members(index, query.genre)
-        if candidates is None:
-            raise genre_not_found(query.genre)
+    candidates = genre_candidates(index, query.genre)
     mask = filter_mask(index, query.filters, candidates)
     rows, total = page_rows(index, query, candidates, mask)
     facets = facet_counts(index, query.facets, candidates, mask) if query.facets else None
     return Listing(track_texts(index, rows.tolist()), total, facets)
+
+
+def genre_candidates(index: TrackIndex, genre: str | None) -> np.ndarray | None:
+    """A genre's member rows (None: every row, when no genre is given); NotFoundError if unknown."""
+    if genre is None:
+        return None
+    members = genre_members(index, genre)
+    if members is None:
+        raise genre_not_found(genre)
+    return members
+
+
+def matching_rows(index: TrackIndex, query: TrackQuery) -> np.ndarray:
+    """Every row matching the query's genre and filters, in its sort order (no page)."""
+    candidates = genre_candidates(index, query.genre)
+    mask = filter_mask(index, query.filters, candidates)
+    order = sort_order(index, query.sort)
+    if candidates is not None:
+        selected = np.zeros(len(order), dtype=bool)
+        selected[candidates if mask is None else candidates[mask]] = True
+    elif mask is not None:
+        selected = mask
+    else:
+        return order
+    return order[selected[order]]
 
 
 def page_rows(

@@ -91,6 +91,29 @@ def _range(name: str) -> Schema:
     return {"minimum": low, "maximum": high}
 
 
+MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
+DISPOSITION_HEADER: Schema = {
+    "Content-Disposition": {
+        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
+        '<dataset version>.<csv|ndjson>"',
+        "schema": STRING,
+    }
+}
+
+
+def file_content(formats: tuple[str, ...], columns: tuple[str, ...]) -> Schema:
+    """The response content of a track listing's file formats (CSV with these columns)."""
+    descriptions = {
+        "csv": "A header row, then one row per track (RFC 4180, CRLF line ends; genres joined "
+        "by ';', booleans true/false, null empty): " + ",".join(columns),
+        "ndjson": "One track object (the JSON of data) per line.",
+    }
+    return {
+        MEDIA_TYPES[fmt]: {"schema": {"type": "string", "description": descriptions[fmt]}}
+        for fmt in formats
+    }
+
+
 def schemas() -> dict[str, Schema]:
     """Component schemas of every payload."""
     averages = {f"avg_{f}": number("Rounded to 4 decimals.", True) for f in FEATURES}
