@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from service import filters, params
+from service import params, track_query
 from service.compare import comparison
 from service.dataset import Dataset, to_json
 from service.exports import export_file, export_query, file_name, listing_file
@@ -43,7 +43,7 @@ def body(content: bytes) -> Response:
     return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
-def listing(result: Listing, query: filters.TrackQuery, stem: str) -> Response:
+def listing(result: Listing, query: track_query.TrackQuery, stem: str) -> Response:
     """A track listing from the tracks' JSON texts, with its meta (and facets, if asked), or
     the page as a file named after `stem` when a format other than JSON is asked for."""
     if query.format != "json":
@@ -79,7 +79,7 @@ def genre_detail(genre: str) -> Response:
 
 @bp.get("/genres/<genre>/tracks")
 def genre_tracks(genre: str) -> Response:
-    query = filters.track_query(request.args.to_dict(flat=False), genre=genre)
+    query = track_query.track_query(request.args.to_dict(flat=False), genre=genre)
     return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page")
 
 
@@ -87,13 +87,13 @@ def genre_tracks(genre: str) -> Response:
 def tracks() -> Response:
     args = request.args.to_dict(flat=False)
     if "ids" in args:
-        ids = filters.batch_ids(args)
+        ids = track_query.batch_ids(args)
         texts, found = tracks_by_ids(dataset().index, ids)
         data = ",".join("null" if text is None else text for text in texts)
         return body(
             f'{{"data":[{data}],"meta":{{"requested":{len(ids)},"found":{found}}}}}'.encode()
         )
-    query = filters.track_query(args)
+    query = track_query.track_query(args)
     return listing(list_tracks(dataset().index, query), query, "tracks-page")
 
 

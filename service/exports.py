@@ -23,11 +23,12 @@ from typing import Any
 from flask import Response
 
 from contract.serving import TRACK_FIELDS
-from service.filters import FILTER_PARAMS, GENRE_PARAM, TrackQuery, check_ranges
+from service.filters import FILTER_PARAMS, GENRE_PARAM, check_ranges
 from service.headers import CORS_HEADERS
 from service.index import TrackIndex, track_texts
 from service.params import EXPORT_FORMAT_PARAM, SORT_PARAM, Param, parse
 from service.queries import matching_rows
+from service.track_query import TrackQuery
 
 MEDIA_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from contract.serving import TRACK_FIELDS
-from service import filters, neighbours, params
+from service import neighbours, params, track_query
 from service.dataset import to_json
 from service.exports import EXPORT_PARAMS
 from service.schemas import (
@@ -156,7 +156,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "listGenreTracks",
         "The tracks that belong to a genre (primary or not), filtered like /tracks, paged.",
         TRACKS,
-        filters.GENRE_TRACKS_PARAMS,
+        track_query.GENRE_TRACKS_PARAMS,
         (GENRE_PATH,),
         paged=True,
         not_found="Unknown genre, or unknown harmonic_to track.",
@@ -169,7 +169,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "counts on request; a track is listed once even if it belongs to several genres. With "
         "ids=… (and nothing else): a batch of up to 100 tracks by id.",
         TRACKS,
-        (*filters.TRACKS_PARAMS, filters.IDS_PARAM),
+        (*track_query.TRACKS_PARAMS, track_query.IDS_PARAM),
         paged=True,
         not_found="Unknown genre in the genre filter, or unknown harmonic_to track.",
         media=LISTING_MEDIA,

@@ -18,8 +18,8 @@ from contract import (
     TRACK_ID_PATTERN,
 )
 from service.compare import ABOVE_AVERAGE_OVER, BELOW_AVERAGE_UNDER
-from service.filters import FACETS as FACET_FIELDS
 from service.summaries import DISTRIBUTION_ORDER
+from service.track_query import FACETS as FACET_FIELDS
 
 Schema = dict[str, Any]
 PERCENTILE_TEXT = (

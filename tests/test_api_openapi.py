@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service import filters, params
+from service import params, track_query
 from service.exports import EXPORT_PARAMS
 from service.openapi import ENDPOINTS
 
@@ -54,8 +54,8 @@ def test_every_route_is_documented(tiny_app: Any, document: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("path", "specs"),
     [
-        ("/tracks", (*filters.TRACKS_PARAMS, filters.IDS_PARAM)),
-        ("/genres/{genre}/tracks", filters.GENRE_TRACKS_PARAMS),
+        ("/tracks", (*track_query.TRACKS_PARAMS, track_query.IDS_PARAM)),
+        ("/genres/{genre}/tracks", track_query.GENRE_TRACKS_PARAMS),
         ("/tracks/export", EXPORT_PARAMS),
         ("/compare", params.COMPARE_PARAMS),
         ("/stats", params.NO_PARAMS),

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 import contract as c
 from pipeline.serving import in_memory
 from service.compare import comparison, percentile, percentile_label
-from service.filters import TrackQuery
 from service.index import genre_values, row_of, track_index, track_texts
 from service.params import NotFoundError
 from service.queries import list_tracks as list_listing
 from service.queries import track_by_id as track_text
 from service.summaries import genre_details, genre_objects, stats_payload
 from service.textsearch import Haystack, contains_mask, contains_mask_of, haystack_of
+from service.track_query import TrackQuery
 
 
 def tid(n: int) -> str:
