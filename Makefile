@@ -65,6 +65,10 @@ browser-deps: ## Install Debian's chromium for the browser tests if missing (apt
 test: $(STAMP) browser-deps ## Run the whole test suite
 	$(PY) -m pytest
 
+.PHONY: screenshots
+screenshots: $(STAMP) browser-deps ## Refresh docs/explorer-*.png (the explorer's browser tests take them)
+	KAPIKO_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_explorer.py
+
 .PHONY: lint
 lint: $(STAMP) ## ruff check, ruff format --check and mypy
 	$(VENV)/bin/ruff check .

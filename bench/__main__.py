@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import http, ingest, mix, queries, report, workers
+from bench import http, ingest, mix, queries, report, similarity_quality, workers
 from bench.paths import RESULTS
 from bench.synth import DEFAULT_ROWS
 
-SECTIONS = ("ingest", "queries", "workers", "http")
+SECTIONS = ("ingest", "queries", "similarity", "workers", "http")
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,27 @@ def run_queries(plan: Plan) -> list[dict]:
     return rows
 
 
-def run_workers(plan: Plan) -> dict[str, Any] | None:
-    """Worker start-up and memory on the main scenario's dataset."""
-    curated = curated_of(plan, plan.main_scenario)
-    if curated is None:
-        return None
-    urls = [url for url, _ in mix.query_mix(mix.catalogue_from_curated(curated), 200)["all"]]
-    return workers.run(curated, curated.parent.parent.name, urls, plan.starts)
+def run_similarity(plan: Plan) -> list[dict]:
+    """Genre agreement @10 of the similarity spaces on the real datasets (not the synthetic:
+    its genres are resampled at random, so agreement there means nothing)."""
+    kinds = [kind for kind in plan.scenarios if kind in ("all", "default")]
+    folders = [curated_of(plan, kind) for kind in kinds]
+    return [similarity_quality.evaluate(folder) for folder in folders if folder is not None]
+
+
+def run_workers(plan: Plan) -> list[dict[str, Any]]:
+    """Worker start-up and memory: 2 workers on the main scenario's dataset, 8 workers on it
+    (the page cache's one copy shared by all), and 2 workers on the 1M synthetic dataset."""
+    runs = []
+    for kind, count, starts in ((plan.main_scenario, 2, plan.starts), (plan.main_scenario, 8, 1),
+                                ("synthetic", 2, plan.starts)):  # fmt: skip
+        curated = curated_of(plan, kind)
+        if curated is None or kind not in plan.scenarios:
+            continue
+        catalogue = mix.catalogue_from_curated(curated)
+        urls = [url for url, _ in mix.query_mix(catalogue, 200)["all"]]
+        runs.append(workers.run(curated, curated.parent.parent.name, urls, starts, count))
+    return runs
 
 
 def run_http(plan: Plan) -> dict[str, Any]:
@@ -98,6 +112,7 @@ def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], lis
     steps: dict[str, Callable[[], Any]] = {
         "ingest": lambda: ingest.run(list(plan.scenarios), plan.rows),
         "queries": lambda: run_queries(plan),
+        "similarity": lambda: run_similarity(plan),
         "workers": lambda: run_workers(plan),
         "http": lambda: run_http(plan),
     }

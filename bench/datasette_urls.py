@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from service.params import NUMERIC_COLUMNS, SORTS
+from contract.serving import NUMERIC_COLUMNS, SORTS
 
 DATASETTE_ALL = "/kapiko/tracks_api.json"
 DATASETTE_BY_GENRE = "/kapiko/tracks_by_genre.json"

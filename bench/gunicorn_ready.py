@@ -9,6 +9,10 @@ import os
 import time
 from typing import Any
 
+from service.gunicorn_conf import on_starting  # the service's own preloading of its modules
+
+__all__ = ["on_starting", "post_worker_init"]  # gunicorn reads these hooks from this module
+
 
 def post_worker_init(worker: Any) -> None:
     """Append this worker's pid and the monotonic time it became ready."""

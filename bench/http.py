@@ -32,7 +32,7 @@ from bench.servers import Target
 
 LUA = ROOT / "bench" / "wrk_mix.lua"
 API_GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "ranges3", "facets", "batch",
-              "track", "compare", "all")  # fmt: skip
+              "track", "compare", "similar", "recommendations", "all")  # fmt: skip
 DATASETTE_GROUPS = mix.DATASETTE_GROUPS
 TARGETS = ("bare-wsgi", "flask", "datasette", "kapiko", "kapiko-conf")
 

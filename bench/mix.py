@@ -18,8 +18,8 @@ import polars as pl
 from bench.datasette_urls import datasette_url
 from contract import CAMELOT_CODES as CAMELOT
 from contract import MOODS
+from contract.serving import NUMERIC_COLUMNS, SORTS
 from service.filters import harmonic_matches
-from service.params import NUMERIC_COLUMNS, SORTS
 
 API = "/api/v1"
 DEFAULT_SEED = 4
@@ -47,10 +47,18 @@ ALL_WEIGHTS = {
     "tracks": 25,
     "facets": 5,
     "batch": 5,
-    "track": 20,
-    "compare": 10,
+    "track": 15,
+    "compare": 5,
+    "similar": 5,
+    "recommendations": 5,
 }
-GROUPS = (*ALL_WEIGHTS, "ranges3", "all")
+# Exports answer a whole genre each: the mix has one per EXPORT_SHARE requests of a group, and
+# keeps them out of "all" (whose blend stays comparable with earlier runs).
+EXPORT_SHARE = 20
+GROUPS = (*ALL_WEIGHTS, "ranges3", "all", "export")
+SIMILARITY_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
+                       "speechiness", "liveness", "loudness", "tempo")  # fmt: skip
+TARGET_SPANS = {f: RANGE_SPANS[f][:2] for f in SIMILARITY_FEATURES}
 DATASETTE_GROUPS = ("tracks", "ranges3", "facets", "track")
 
 
@@ -194,8 +202,49 @@ def group_queries(group: str, rng: random.Random, cat: Catalogue) -> tuple[str, 
         "batch": lambda: api_url(
             "/tracks", {"ids": ",".join(rng.sample(cat.track_ids, BATCH_SIZE))}
         ),
+        "similar": lambda: similar_url(rng, cat),
+        "recommendations": lambda: recommendations_url(rng, cat),
     }
     return makers[group](), None
+
+
+def neighbour_extras(rng: random.Random, cat: Catalogue) -> dict[str, str]:
+    """What a similar or recommendations query may add: a genre, a filter, a feature subset."""
+    params: dict[str, str] = {}
+    if rng.random() < 0.3:
+        params["genre"] = rng.choice(cat.genres)
+    if rng.random() < 0.3:
+        params |= feature_range(rng, rng.choice(NUMERIC_COLUMNS))
+    if rng.random() < 0.2:
+        params["features"] = some(rng, SIMILARITY_FEATURES, 5)
+    params["limit"] = str(rng.choice((10, 20, 20, 50)))
+    return params
+
+
+def similar_url(rng: random.Random, cat: Catalogue) -> str:
+    """A /tracks/<id>/similar URL: a random track, sometimes within a genre or a filter."""
+    return api_url(f"/tracks/{rng.choice(cat.track_ids)}/similar", neighbour_extras(rng, cat))
+
+
+def recommendations_url(rng: random.Random, cat: Catalogue) -> str:
+    """A /recommendations URL: 1-3 seed tracks, sometimes a genre seed, 0-2 targets."""
+    params = {"seed_tracks": ",".join(rng.sample(cat.track_ids, rng.randint(1, 3)))}
+    if rng.random() < 0.3:
+        params["seed_genres"] = rng.choice(cat.genres)
+    for feature in rng.sample(SIMILARITY_FEATURES, rng.randint(0, 2)):
+        low, high = TARGET_SPANS[feature]
+        params[f"target_{feature}"] = f"{rng.uniform(low, high):.2f}"
+    extras = neighbour_extras(rng, cat)
+    extras.pop("features", None)  # a target must be one of the features
+    return api_url("/recommendations", params | extras)
+
+
+def export_url(rng: random.Random, cat: Catalogue) -> str:
+    """A /tracks/export URL: one genre, the filters and sort of a /tracks query, CSV or NDJSON."""
+    params = {k: v for k, v in track_query(rng, cat).items() if k not in ("limit", "offset")}
+    params["genre"] = rng.choice(cat.genres)
+    params["format"] = rng.choice(("csv", "ndjson"))
+    return api_url("/tracks/export", params)
 
 
 def genre_tracks_url(rng: random.Random, cat: Catalogue) -> str:
@@ -221,6 +270,8 @@ def query_mix(cat: Catalogue, size: int = 1000, seed: int = DEFAULT_SEED) -> dic
     mix = {group: [group_queries(group, rng, cat) for _ in range(size)] for group in groups}
     weights = list(ALL_WEIGHTS.values())
     mix["all"] = [rng.choice(mix[rng.choices(list(ALL_WEIGHTS), weights)[0]]) for _ in range(size)]
+    exports = random.Random(seed + 1)  # its own stream: the other groups' URLs stay as they were
+    mix["export"] = [(export_url(exports, cat), None) for _ in range(max(5, size // EXPORT_SHARE))]
     return mix
 
 

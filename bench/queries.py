@@ -23,7 +23,7 @@ from werkzeug.test import EnvironBuilder
 from bench import mix
 
 GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "ranges3", "facets", "batch",
-          "track", "compare")  # fmt: skip
+          "track", "compare", "similar", "recommendations", "export")  # fmt: skip
 WARMUP_SEED = mix.DEFAULT_SEED + 1000
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -106,7 +106,15 @@ def run_dataset(curated: Path, label: str, size: int, groups=GROUPS) -> list[dic
             flush=True,
         )
     rows[0]["create_app_s"] = round(load_s, 3)
+    rows[0]["similarity_space_mb"] = space_megabytes(app)
     return rows
+
+
+def space_megabytes(app: Any) -> float:
+    """Megabytes the similarity space's arrays take in a worker (issue 8: at most 40)."""
+    space = app.extensions["kapiko"].current.space
+    arrays = [space.matrix, space.norms, space.recording]
+    return round(sum(array.nbytes for array in arrays) / 1e6, 2)
 
 
 def main(argv: list[str] | None = None) -> None:

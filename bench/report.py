@@ -94,7 +94,7 @@ def _find(rows: list[dict], **match: Any) -> dict | None:
 
 def _ingest(name_prefix: str, key: str) -> Callable[[dict], float | None]:
     def figure(results: dict) -> float | None:
-        rows = results.get("ingest") or []
+        rows = _list(results.get("ingest"))
         row = next((r for r in rows if r["scenario"].startswith(name_prefix) and r["ok"]), None)
         return row[key] if row else None
 
@@ -103,7 +103,7 @@ def _ingest(name_prefix: str, key: str) -> Callable[[dict], float | None]:
 
 def _query_p50(dataset_prefix: str, group: str) -> Callable[[dict], float | None]:
     def figure(results: dict) -> float | None:
-        rows = results.get("queries") or []
+        rows = _list(results.get("queries"))
         row = next(
             (r for r in rows if r["dataset"].startswith(dataset_prefix) and r["group"] == group),
             None,
@@ -111,6 +111,11 @@ def _query_p50(dataset_prefix: str, group: str) -> Callable[[dict], float | None
         return row["p50_ms"] if row else None
 
     return figure
+
+
+def _space_mb(results: dict) -> float | None:
+    rows = [r for r in _list(results.get("queries")) if r["dataset"].startswith(MAIN_DATASET)]
+    return next((r["similarity_space_mb"] for r in rows if "similarity_space_mb" in r), None)
 
 
 def _http_at_114(results: dict) -> dict:
@@ -133,12 +138,21 @@ def _http_worst_p99(results: dict) -> float | None:
     return max((r["p99_ms"] for r in rows), default=None)
 
 
-def _workers(key: str) -> Callable[[dict], float | None]:
+def _workers(
+    key: str, dataset: str = MAIN_DATASET, count: int = 2
+) -> Callable[[dict], float | None]:
     def figure(results: dict) -> float | None:
-        workers = results.get("workers") or {}
-        return workers.get(key) if workers.get("dataset") == MAIN_DATASET else None
+        runs = [r for r in _list(results.get("workers")) if isinstance(r, dict)]
+        row = next((r for r in runs if r.get("dataset", "").startswith(dataset)
+                    and r.get("workers") == count), None)  # fmt: skip
+        return row.get(key) if row else None
 
     return figure
+
+
+# One worker's RSS at 114 genres before the serving arrays were mapped (issue 4's final run):
+# issue 10 asks that 8 workers' total PSS be at most twice it.
+RSS_PER_WORKER_BEFORE_MB = 248.8
 
 
 TARGETS: list[Check] = [
@@ -160,15 +174,46 @@ TARGETS: list[Check] = [
     ("p50 ms genre_tracks @1M synthetic", _query_p50("synthetic-1m", "genre_tracks"), "<=", 10),
     ("p50 ms 3 ranges + sort @1M synthetic", _query_p50("synthetic-1m", "ranges3"), "<=", 10),
     ("p50 ms with facets @1M synthetic", _query_p50("synthetic-1m", "facets"), "<=", 20),
+    ("p50 ms similar @114 (issue 8)", _query_p50(MAIN_DATASET, "similar"), "<=", 2),
+    ("p50 ms recommendations @114 (issue 8)", _query_p50(MAIN_DATASET, "recommendations"), "<=", 3),
+    ("p50 ms similar @1M synthetic", _query_p50("synthetic-1m", "similar"), "<=", 30),
+    (
+        "p50 ms recommendations @1M synthetic",
+        _query_p50("synthetic-1m", "recommendations"),
+        "<=",
+        30,
+    ),
+    ("similarity space MB per worker @114", _space_mb, "<=", 40),
     *[
         (f"http {g} / flask", _http_ratio(g, "flask"), ">=", 0.9)
         for g in ("stats", "genres", "track")
     ],
     ("http tracks / flask", _http_ratio("tracks", "flask"), ">=", 0.6),
     ("http tracks / datasette (issue 7)", _http_ratio("tracks", "datasette"), ">=", 10),
+    ("http similar / flask (issue 8)", _http_ratio("similar", "flask"), ">=", 0.5),
+    ("http recommendations / flask (issue 8)", _http_ratio("recommendations", "flask"), ">=", 0.5),
     ("http worst p99 ms (kapiko)", _http_worst_p99, "<=", 20),
     ("workers all ready s", _workers("all_workers_ready_s_median"), "<=", 1),
     ("worker RSS MB", _workers("worker_rss_mb_max"), "<=", 250),
+    ("worker private MB @114 (issue 10)", _workers("worker_private_dirty_mb_max"), "<=", 60),
+    (
+        "8 workers' total PSS MB @114 (issue 10)",
+        _workers("workers_pss_mb_total_median", count=8),
+        "<=",
+        2 * RSS_PER_WORKER_BEFORE_MB,
+    ),
+    (
+        "worker ready s @1M synthetic (issue 10)",
+        _workers("all_workers_ready_s_median", "synthetic-1m"),
+        "<=",
+        2,
+    ),
+    (
+        "worker private MB @1M synthetic (issue 10)",
+        _workers("worker_private_dirty_mb_max", "synthetic-1m"),
+        "<=",
+        150,
+    ),
 ]
 
 
@@ -222,10 +267,20 @@ SECTION_COLUMNS = {
     "ratios": ["group", "target", "vs", "ratio"],
     "workers": [
         "dataset",
+        "workers",
         "first_answer_s_median",
         "all_workers_ready_s_median",
         "worker_rss_mb_max",
         "worker_private_mb_max",
+        "worker_private_dirty_mb_max",
+        "workers_pss_mb_total_median",
+    ],
+    "similarity": [
+        "dataset",
+        "space",
+        "mean_over_genres",
+        "chance_over_genres",
+        "mean_over_tracks",
     ],
     "targets": ["target", "value", "want", "verdict"],
 }
@@ -240,7 +295,12 @@ def section_rows(results: dict) -> dict[str, list[dict]]:
         "queries": _list(results.get("queries")),
         "http": _list(http.get("rows")),
         "ratios": _list(http.get("ratios")),
-        "workers": [workers] if isinstance(workers, dict) and "dataset" in workers else [],
+        "workers": [w for w in _list(workers) if isinstance(w, dict) and "dataset" in w],
+        "similarity": [
+            {"dataset": run["dataset"], **space}
+            for run in _list(results.get("similarity"))
+            for space in run["spaces"]
+        ],
         "targets": target_rows(results),
     }
 

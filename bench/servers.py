@@ -112,10 +112,17 @@ def worker_pids(master: int) -> list[int]:
 
 
 def memory_kb(pid: int) -> dict[str, int]:
-    """Resident memory of a process in kB: rss, and private (not shared with the master)."""
+    """Memory of a process in kB from /proc/<pid>/smaps_rollup: rss; pss (shared pages divided
+    among the processes mapping them); private (clean + dirty) and private dirty (the memory the
+    process itself wrote: its heap, not pages of files it maps, which the page cache shares)."""
     fields: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
         name, _, rest = line.partition(":")
         fields[name] = int(rest.split()[0])
     private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-    return {"rss_kb": fields.get("Rss", 0), "private_kb": private, "pss_kb": fields.get("Pss", 0)}
+    return {
+        "rss_kb": fields.get("Rss", 0),
+        "private_kb": private,
+        "private_dirty_kb": fields.get("Private_Dirty", 0),
+        "pss_kb": fields.get("Pss", 0),
+    }

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from contract import SIMILARITY_FEATURES
+from contract import SIMILARITY_FEATURES, SIMILARITY_TRANSFORMS
 
 K = 10
 EXTRA = 40  # neighbours fetched beyond K, to have K left after dropping repeat recordings
@@ -41,20 +41,22 @@ class Space:
     weights: tuple[tuple[str, float], ...] = ()
 
 
+SERVICE = tuple((f, np.sqrt) for f, name in SIMILARITY_TRANSFORMS.items() if name == "sqrt")
+SQRT_FOUR = ("instrumentalness", "speechiness", "liveness", "acousticness")
 SPACES = (
-    Space("z-scores of the 9 features (the service's space)"),
-    Space("log1p(tempo)", transforms=(("tempo", np.log1p),)),
-    Space("tempo and loudness at half weight", weights=(("tempo", 0.5), ("loudness", 0.5))),
-    Space(
-        "sqrt(instrumentalness), log1p(speechiness)",
-        transforms=(("instrumentalness", np.sqrt), ("speechiness", np.log1p)),
-    ),
-    Space("without liveness", features=tuple(f for f in SIMILARITY_FEATURES if f != "liveness")),
-    Space(
-        "energy, valence, danceability, acousticness only",
-        features=("energy", "valence", "danceability", "acousticness"),
-    ),
-)
+    Space("the service's: sqrt of speechiness and instrumentalness", transforms=SERVICE),
+    Space("raw values (the issue's first definition)"),
+    Space("raw values, log1p(tempo)", transforms=(("tempo", np.log1p),)),
+    Space("raw values, tempo and loudness at half weight",
+          weights=(("tempo", 0.5), ("loudness", 0.5))),
+    Space("sqrt of instrumentalness only", transforms=(("instrumentalness", np.sqrt),)),
+    Space("sqrt of instr., speech., liveness, acousticness",
+          transforms=tuple((f, np.sqrt) for f in SQRT_FOUR)),
+    Space("the service's without liveness", transforms=SERVICE,
+          features=tuple(f for f in SIMILARITY_FEATURES if f != "liveness")),
+    Space("energy, valence, danceability, acousticness only",
+          features=("energy", "valence", "danceability", "acousticness")),
+)  # fmt: skip
 
 
 def standardised(tracks: pl.DataFrame, space: Space) -> np.ndarray:
@@ -157,11 +159,40 @@ def evaluate(curated: Path, spaces: tuple[Space, ...] = SPACES) -> dict:
     return {"dataset": curated.parent.parent.name, "tracks": tracks.height, "spaces": results}
 
 
+def markdown(runs: list[dict]) -> str:
+    """docs/performance.md's tables from a results.json 'similarity' section: every space on
+    every dataset, then the service's space per genre (highest agreement first)."""
+    names = [space["space"] for space in runs[0]["spaces"]]
+    lines = ["| space | " + " | ".join(f"{r['dataset']} @10 (chance)" for r in runs) + " |",
+             "|---|" + "---|" * len(runs)]  # fmt: skip
+    for i, name in enumerate(names):
+        cells = [f"{r['spaces'][i]['mean_over_genres']:.4f} ({r['spaces'][i]['chance_over_genres']:.4f})"
+                 for r in runs]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for run in runs:
+        genres = sorted(run["spaces"][0]["genres"], key=lambda g: -g["agreement_at_10"])
+        lines += ["", f"{run['dataset']}, the service's space:", "",
+                  "| genre | tracks | agreement @10 | chance | ratio |", "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"| {g['genre']} | {g['tracks']:,} | {g['agreement_at_10']:.3f} | {g['chance']:.3f} "
+            f"| {g['agreement_at_10'] / g['chance']:.1f}x |"
+            for g in genres
+        ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """CLI: evaluate every space on one curated folder; print the summary as JSON."""
+    """CLI: evaluate every space on one curated folder (summary as JSON), or print the markdown
+    tables of a finished run's results.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--curated", type=Path, required=True)
+    parser.add_argument("--curated", type=Path)
+    parser.add_argument("--markdown", type=Path, help="a results.json to print as tables")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())["similarity"]))
+        return
+    if args.curated is None:
+        parser.error("give --curated or --markdown")
     result = evaluate(args.curated)
     for space in result["spaces"]:
         space.pop("genres")

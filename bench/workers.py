@@ -81,6 +81,8 @@ def run(curated: Path, label: str, urls: list[str], starts: int = 3, workers: in
     runs = [one_start(curated, workers, urls, work_dir) for _ in range(starts)]
     rss = [m["rss_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
     private = [m["private_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
+    dirty = [m["private_dirty_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
+    pss = [sum(m["pss_kb"] for m in one["worker_memory_kb"]) / 1024 for one in runs]
     slowest = [max(one["worker_ready_s"], default=float("nan")) for one in runs]
     result = {
         "dataset": label,
@@ -90,12 +92,15 @@ def run(curated: Path, label: str, urls: list[str], starts: int = 3, workers: in
         "all_workers_ready_s_median": round(statistics.median(slowest), 3),
         "worker_rss_mb_max": round(max(rss), 1) if rss else None,
         "worker_private_mb_max": round(max(private), 1) if private else None,
+        "worker_private_dirty_mb_max": round(max(dirty), 1) if dirty else None,
+        "workers_pss_mb_total_median": round(statistics.median(pss), 1) if pss else None,
         "runs": runs,
     }
     print(
-        f"  workers {label:20} first answer {result['first_answer_s_median']:.3f} s  "
+        f"  workers {label:20} x{workers} first answer {result['first_answer_s_median']:.3f} s  "
         f"all ready {result['all_workers_ready_s_median']:.3f} s  "
-        f"RSS/worker {result['worker_rss_mb_max']} MB",
+        f"RSS/worker {result['worker_rss_mb_max']} MB  private dirty/worker "
+        f"{result['worker_private_dirty_mb_max']} MB  PSS total {result['workers_pss_mb_total_median']} MB",
         flush=True,
     )
     return result
@@ -109,10 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--curated", type=Path, required=True)
     parser.add_argument("--label", default="dataset")
     parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     catalogue = mix.catalogue_from_curated(args.curated)
     urls = [url for url, _ in mix.query_mix(catalogue, 200)["all"]]
-    print(json.dumps(run(args.curated, args.label, urls, args.starts), indent=2))
+    result = run(args.curated, args.label, urls, args.starts, args.workers)
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
 
 
 if __name__ == "__main__":

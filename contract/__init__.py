@@ -265,9 +265,13 @@ def file_sha256(path: Path) -> str:
 def read_manifest(directory: Path) -> dict[str, Any]:
     """Read a curated folder's manifest and check every file against it and the contract.
 
-    Checks the schema version, that each contract file is listed with its sha256 and row count,
-    and that each file's Parquet schema is the contract's. Raises CuratedDatasetError.
+    Checks the schema version, that each contract file (the Parquet tables and the serving
+    arrays of contract.serving) is listed with its size and sha256, that each file's bytes match
+    (hashed once per host: contract/verified.py), and that each Parquet schema and array header
+    is the contract's. Raises CuratedDatasetError.
     """
+    from contract import serving, verified  # here: contract.serving imports this module's names
+
     manifest_path = directory / MANIFEST
     try:
         manifest: dict[str, Any] = json.loads(manifest_path.read_text())
@@ -283,18 +287,37 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             f"this code reads {SCHEMA_VERSION}"
         )
     files = manifest.get("files", {})
+    names = [*CURATED_SCHEMAS, *(serving.array_file(array) for array in serving.ARRAYS)]
+    for name in names:
+        _check_listed(directory / name, files.get(name))
+    if not verified.already_verified(directory, names):
+        for name in names:
+            if file_sha256(directory / name) != files[name].get("sha256"):
+                raise CuratedDatasetError(
+                    f"{directory / name} does not match the sha256 in the manifest"
+                )
+        verified.mark_verified(directory, names)
     for name, columns in CURATED_SCHEMAS.items():
-        _check_file(directory / name, files.get(name), columns)
+        schema = pl.read_parquet_schema(directory / name)
+        if dict(schema) != columns:
+            raise CuratedDatasetError(
+                f"{directory / name} has columns {dict(schema)}, the contract says {columns}"
+            )
+    sizes = {key: files[name]["rows"] for key, name in (("n", TRACKS), ("m", TRACK_GENRES),
+                                                         ("g", GENRES))}  # fmt: skip
+    for array in serving.ARRAYS:
+        problem = serving.header_problem(serving.array_path(directory, array), array, sizes)
+        if problem:
+            raise CuratedDatasetError(f"{directory}: {problem}")
     return manifest
 
 
-def _check_file(path: Path, entry: dict[str, Any] | None, columns: dict[str, pl.DataType]) -> None:
+def _check_listed(path: Path, entry: dict[str, Any] | None) -> None:
     if entry is None:
         raise CuratedDatasetError(f"{path.name} is not listed in the manifest")
     if not path.is_file():
         raise CuratedDatasetError(f"{path} is missing")
-    if file_sha256(path) != entry.get("sha256"):
-        raise CuratedDatasetError(f"{path} does not match the sha256 in the manifest")
-    schema = pl.read_parquet_schema(path)
-    if dict(schema) != columns:
-        raise CuratedDatasetError(f"{path} has columns {dict(schema)}, the contract says {columns}")
+    if path.stat().st_size != entry.get("bytes"):
+        raise CuratedDatasetError(
+            f"{path} does not match the sha256 in the manifest (its size differs)"
+        )

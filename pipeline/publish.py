@@ -22,11 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 import contract as c
+from contract import serving
 from pipeline import history
 from pipeline.errors import PipelineError, PublishError
+from pipeline.serving import serving_arrays
 
 # The current version and the two `make rollback` can step back to are kept; see prune_versions.
 KEEP_VERSIONS = 3
@@ -36,20 +39,26 @@ _RUN_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")  # data/runs/<UTC start>[
 def write_dataset(
     tables: Mapping[str, pl.DataFrame], directory: Path, manifest: dict[str, Any]
 ) -> dict[str, Any]:
-    """Write the contract's tables and a manifest listing their checksums into `directory`."""
+    """Write the contract's tables, their serving arrays (contract.serving) and a manifest listing
+    every file's checksum into `directory`, then check the folder against the manifest."""
     missing = sorted(set(c.CURATED_SCHEMAS) - set(tables))
     if missing:
         raise PublishError(f"cannot write a dataset without {missing}")
-    directory.mkdir(parents=True, exist_ok=True)
+    for name, columns in c.CURATED_SCHEMAS.items():
+        if dict(tables[name].schema) != columns:
+            raise PublishError(
+                f"the dataset written to {directory} does not check out: {name} has columns "
+                f"{dict(tables[name].schema)}, the contract says {columns}"
+            )
+    (directory / serving.INDEX_DIR).mkdir(parents=True, exist_ok=True)
     files = {}
     for name in c.CURATED_SCHEMAS:
         path = directory / name
         tables[name].write_parquet(path, compression="zstd", statistics=True)
-        files[name] = {
-            "sha256": c.file_sha256(path),
-            "rows": tables[name].height,
-            "bytes": path.stat().st_size,
-        }
+        files[name] = _entry(path, tables[name].height)
+    for name, part in serving_arrays(dict(tables)):
+        path = serving.array_path(directory, name)
+        files[serving.array_file(name)] = _entry(path, save_array(path, part))
     manifest = {**manifest, "schema_version": c.SCHEMA_VERSION, "files": files}
     (directory / c.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     try:
@@ -59,6 +68,23 @@ def write_dataset(
             f"the dataset written to {directory} does not check out: {error}"
         ) from None
     return manifest
+
+
+def save_array(path: Path, part: np.ndarray | list[np.ndarray]) -> int:
+    """Write an array, or the pieces of a 1-d one one after another, as a .npy; its length."""
+    pieces = part if isinstance(part, list) else [part]
+    shape = (sum(len(piece) for piece in pieces), *pieces[0].shape[1:])
+    with open(path, "wb") as handle:
+        header = {"descr": np.lib.format.dtype_to_descr(pieces[0].dtype), "fortran_order": False,
+                  "shape": shape}  # fmt: skip
+        np.lib.format.write_array_header_1_0(handle, header)
+        for piece in pieces:
+            handle.write(np.ascontiguousarray(piece).data)
+    return shape[0]
+
+
+def _entry(path: Path, rows: int) -> dict[str, Any]:
+    return {"sha256": c.file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
 
 
 def current_manifest(curated_dir: Path) -> dict[str, Any] | None:

@@ -133,7 +133,12 @@ def rollback(store: S3Store, version: str | None = None) -> tuple[str, str | Non
 
 def upload(bucket: Bucket, folder: Path) -> None:
     """Upload every file of a version (manifest last) and read each back; undo it on failure."""
-    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    # Hidden files are this disk's own (contract/verified.py's stamp), not part of the version.
+    files = sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not path.relative_to(folder).as_posix().startswith(".")
+    )
     manifest = folder / c.MANIFEST
     others = [path for path in files if path != manifest]
     try:

@@ -1,4 +1,5 @@
-"""kapiko's read-only JSON API over the curated dataset: `create_app()` is the WSGI app factory.
+"""kapiko's read-only JSON API over the curated dataset, and the explorer page at `/` that shows
+it: `create_app()` is the WSGI app factory.
 
 Gunicorn runs `service:create_app()` without preload, so each worker loads the dataset after the
 fork (Polars must not run in the master), and then follows the `current` pointer by itself
@@ -11,7 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +22,8 @@ from contract.store import STORE_ENV
 from service import reload
 from service.api import bp
 from service.errors import register_error_handlers
+from service.explorer import bp as explorer_bp
 from service.headers import register_headers
-from service.index import warm
 
 LOG = logging.getLogger("service")
 DEFAULT_CURATED_DIR = "data/curated/current"
@@ -38,8 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     STORE (env KAPIKO_STORE: s3://bucket/prefix serves that bucket instead, fetching versions
     into CACHE_DIR, env KAPIKO_CACHE_DIR, default data/cache); RELOAD_INTERVAL (env
     KAPIKO_RELOAD_INTERVAL: seconds between looks at the pointer, default 2, 0: never reload);
-    CACHE_MAX_AGE (seconds, default 300); WARM_CACHES (default True: a background thread does
-    the first-use work of every genre and track ahead of the requests); any Flask setting.
+    CACHE_MAX_AGE (seconds, default 300); any Flask setting.
     """
     app = Flask(__name__, static_folder=None)
     app.config.update(
@@ -48,7 +47,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         CACHE_DIR=os.environ.get("KAPIKO_CACHE_DIR", DEFAULT_CACHE_DIR),
         RELOAD_INTERVAL=os.environ.get(reload.RELOAD_INTERVAL_ENV, reload.DEFAULT_RELOAD_INTERVAL),
         CACHE_MAX_AGE=DEFAULT_CACHE_MAX_AGE,
-        WARM_CACHES=True,
     )
     app.config.update(config or {})
     live, interval = _open_live(app.config)
@@ -57,14 +55,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["kapiko"] = live
     register_error_handlers(app)
     app.register_blueprint(bp)
+    app.register_blueprint(explorer_bp)
     register_headers(app, lambda: reload.request_dataset().version, app.config["CACHE_MAX_AGE"])
     # The loaded dataset lives as long as the worker: keep the collector from scanning it again
     # and again (full collections over it were the slowest requests, the p99).
     gc.freeze()
-    if app.config["WARM_CACHES"]:
-        threading.Thread(
-            target=warm, args=(dataset.index,), name="kapiko-warm", daemon=True
-        ).start()
     if interval:
         reload.watch(live, interval)
     return app
@@ -74,7 +69,7 @@ def _open_live(config: Mapping[str, Any]) -> tuple[reload.LiveDataset, float]:
     """The live dataset and the reload interval; log one `cannot serve` line and raise if not."""
     try:
         interval = reload.reload_interval(config["RELOAD_INTERVAL"])
-        return reload.LiveDataset(reload.dataset_source(config), config["WARM_CACHES"]), interval
+        return reload.LiveDataset(reload.dataset_source(config)), interval
     except (CuratedDatasetError, ValueError) as error:
         advice = "" if config["STORE"] else "; run `make ingest` (or set KAPIKO_CURATED_DIR)"
         LOG.error("cannot serve: %s%s", error, advice)

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from service import filters, params
+from service import params, track_query
 from service.compare import comparison
 from service.dataset import Dataset, to_json
+from service.exports import export_file, export_query, file_name, listing_file
 from service.headers import CORS_HEADERS
 from service.neighbours import (
     RECOMMEND_PARAMS,
@@ -42,8 +43,13 @@ def body(content: bytes) -> Response:
     return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
-def listing(result: Listing, query: filters.TrackQuery) -> Response:
-    """A track listing from the tracks' JSON texts, with its meta (and facets, if asked)."""
+def listing(result: Listing, query: track_query.TrackQuery, stem: str) -> Response:
+    """A track listing from the tracks' JSON texts, with its meta (and facets, if asked), or
+    the page as a file named after `stem` when a format other than JSON is asked for."""
+    if query.format != "json":
+        return listing_file(
+            result.texts, query.format, file_name(stem, dataset().version, query.format)
+        )
     meta = f'"total":{result.total},"limit":{query.limit},"offset":{query.offset}'
     if result.facets is not None:
         meta += f',"facets":{to_json(result.facets).decode()}'
@@ -73,22 +79,29 @@ def genre_detail(genre: str) -> Response:
 
 @bp.get("/genres/<genre>/tracks")
 def genre_tracks(genre: str) -> Response:
-    query = filters.track_query(request.args.to_dict(flat=False), genre=genre)
-    return listing(list_tracks(dataset().index, query), query)
+    query = track_query.track_query(request.args.to_dict(flat=False), genre=genre)
+    return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page")
 
 
 @bp.get("/tracks")
 def tracks() -> Response:
     args = request.args.to_dict(flat=False)
     if "ids" in args:
-        ids = filters.batch_ids(args)
+        ids = track_query.batch_ids(args)
         texts, found = tracks_by_ids(dataset().index, ids)
         data = ",".join("null" if text is None else text for text in texts)
         return body(
             f'{{"data":[{data}],"meta":{{"requested":{len(ids)},"found":{found}}}}}'.encode()
         )
-    query = filters.track_query(args)
-    return listing(list_tracks(dataset().index, query), query)
+    query = track_query.track_query(args)
+    return listing(list_tracks(dataset().index, query), query, "tracks-page")
+
+
+@bp.get("/tracks/export")
+def tracks_export() -> Response:
+    query = export_query(request.args.to_dict(flat=False))
+    name = file_name("tracks", dataset().version, query.format)
+    return export_file(dataset().index, query, name)
 
 
 @bp.get("/tracks/<track_id>")
@@ -101,7 +114,9 @@ def track(track_id: str) -> Response:
 def similar_tracks(track_id: str) -> Response:
     query = neighbour_query(SIMILAR_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
-    return neighbours(similar(data.index, data.space, track_id, query))
+    return neighbours(
+        similar(data.index, data.space, track_id, query), query.format, f"similar-{track_id}"
+    )
 
 
 @bp.get("/recommendations")
@@ -109,11 +124,16 @@ def recommendations() -> Response:
     query = neighbour_query(RECOMMEND_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
     names = {genre_id: genre["name"] for genre_id, genre in data.genres.items()}
-    return neighbours(recommend(data.index, data.space, names, query))
+    return neighbours(
+        recommend(data.index, data.space, names, query), query.format, "recommendations"
+    )
 
 
-def neighbours(answer: Answer) -> Response:
-    """A listing of tracks with distances, and its meta."""
+def neighbours(answer: Answer, fmt: str, stem: str) -> Response:
+    """A listing of tracks with distances, and its meta; or the page as a file named after stem."""
+    if fmt != "json":
+        name = file_name(stem, dataset().version, fmt)
+        return listing_file(answer.texts, fmt, name, extra=("distance",))
     return body(
         f'{{"data":[{",".join(answer.texts)}],"meta":{to_json(answer.meta).decode()}}}'.encode()
     )

@@ -10,20 +10,18 @@ This module never imports Flask.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from contract import CAMELOT_CODES, MOODS, RANGES, TRACK_ID_PATTERN
-from service.index import CATEGORIES, TrackIndex, artist_search, row_of
+from contract.serving import CATEGORIES, NUMERIC_COLUMNS
+from service.index import TrackIndex, row_of
 from service.params import (
     EXAMPLE_TRACK,
-    NUMERIC_COLUMNS,
-    PAGE_PARAMS,
     Param,
     ParamError,
-    parse,
     track_not_found,
 )
 from service.textsearch import contains_mask, contains_mask_of
@@ -31,8 +29,6 @@ from service.textsearch import contains_mask, contains_mask_of
 Values = Mapping[str, Any]  # parsed query parameters, by name
 LOOP_SEARCH_MAX = 3000  # below this many candidate rows a loop beats the byte search
 CAMELOT_PATTERN = r"(?:[1-9]|1[0-2])[AB]"
-MAX_BATCH = 100
-FACETS: tuple[str, ...] = ("mood", "key", "camelot", "mode", "time_signature", "explicit", "genre")
 
 
 class Filter(Protocol):
@@ -137,10 +133,10 @@ class Artist:
         artist = values.get("artist")
         if artist is None:
             return None
-        codes, haystack = artist_search(index)
+        codes = index.artist_codes
         if rows is not None and len(rows) <= LOOP_SEARCH_MAX:
-            return contains_mask_of(haystack, artist, codes[rows])
-        return contains_mask(haystack, artist)[_take(codes, rows)]
+            return contains_mask_of(index.artists, artist, codes[rows])
+        return contains_mask(index.artists, artist)[_take(codes, rows)]
 
 
 def harmonic_matches(code: str) -> tuple[str, ...]:
@@ -235,56 +231,7 @@ GENRE_PARAM = Param(
     "Only tracks that belong to this genre id (any of their genres).",
     example="ambient",
 )
-FACETS_PARAM = Param(
-    "facets",
-    "string",
-    "Comma-separated fields to count among all matching tracks (not just the page), returned "
-    "in meta.facets: mood, key, camelot, mode, time_signature, explicit, genre.",
-    choices=FACETS,
-    many=True,
-    example=("mood", "camelot"),
-)
 FILTER_PARAMS: tuple[Param, ...] = tuple(p for f in FILTERS for p in f.params)
-TRACKS_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
-GENRE_TRACKS_PARAMS: tuple[Param, ...] = (*FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS)
-IDS_PARAM = Param(
-    "ids",
-    "string",
-    f"A batch: 1-{MAX_BATCH} comma-separated track ids, answered in the order asked (null for "
-    "an id not in the dataset); no other parameter may be given with it.",
-    pattern=TRACK_ID_PATTERN,
-    many=True,
-    max_items=MAX_BATCH,
-    distinct=False,
-    example=(EXAMPLE_TRACK, "3FVy3aVs0TFzLv6FEiLqC2"),
-)
-_FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
-
-
-@dataclass(frozen=True)
-class TrackQuery:
-    """A parsed track listing: its genre (from the path or the filter), filters, facets, page."""
-
-    genre: str | None = None
-    filters: Mapping[str, Any] = field(default_factory=dict)  # only the filters given
-    facets: tuple[str, ...] = ()
-    sort: str = "popularity"
-    limit: int = 20
-    offset: int = 0
-
-
-def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> TrackQuery:
-    """Parse /tracks (or, given a path genre, /genres/<genre>/tracks) into a TrackQuery."""
-    values = parse(TRACKS_PARAMS if genre is None else GENRE_TRACKS_PARAMS, query)
-    check_ranges(values)
-    return TrackQuery(
-        genre=genre if genre is not None else values["genre"],
-        filters={n: v for n, v in values.items() if n in _FILTER_NAMES and v is not None},
-        facets=values["facets"] or (),
-        sort=values["sort"],
-        limit=values["limit"],
-        offset=values["offset"],
-    )
 
 
 def check_ranges(values: Values) -> None:
@@ -296,18 +243,6 @@ def check_ranges(values: Values) -> None:
                 f"'min_{column}' ({low:g}) is greater than 'max_{column}' ({high:g}); "
                 f"'min_{column}' must be at most 'max_{column}'"
             )
-
-
-def batch_ids(query: Mapping[str, list[str]]) -> tuple[str, ...]:
-    """The ids of a batch request (`ids` alone), or ParamError."""
-    others = sorted(name for name in query if name != "ids")
-    if others:
-        raise ParamError(
-            f"'ids' cannot be combined with other parameters, got {', '.join(others)}; "
-            "ask for a batch with ids alone"
-        )
-    ids: tuple[str, ...] = parse((IDS_PARAM,), query)["ids"]
-    return ids
 
 
 def filter_mask(index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:

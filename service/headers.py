@@ -8,9 +8,12 @@ response that already has Access-Control-Allow-Origin as it is. A test checks th
 headers equal the ones flask-cors sets, so the two cannot drift apart.
 
 Caching: the data only changes when a new dataset version is published, so a successful GET/HEAD
-gets an ETag made of the version of the dataset that answered it (service/reload.py) and a
-checksum of the full URL (path and query), and
-`Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching If-None-Match gets 304.
+of the API (JSON, a CSV or NDJSON file, a streamed export alike) gets an ETag made of the
+version of the dataset that answered it (service/reload.py) and a checksum of the full URL
+(path and query), and `Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching
+If-None-Match gets 304, and a streamed body is then never generated. The explorer's static
+files change with the code, not the dataset: service/explorer.py gives them their own
+validators.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from flask import Flask, Request, Response, request
 from flask_cors import CORS
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+API_BLUEPRINT = "api"
 UNCACHED_ENDPOINTS = frozenset({"api.health"})
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_ORIGINS = "*"
-EXPOSED_HEADERS = ("ETag",)
+EXPOSED_HEADERS = ("Content-Disposition", "ETag")  # in the order flask-cors writes them
 # What flask-cors sets on a simple (non-preflight) request, preset on successful responses.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": ALLOWED_ORIGINS,
@@ -49,7 +53,12 @@ def register_headers(app: Flask, version: Callable[[], str], max_age: int) -> No
 
     def finish(response: Response) -> WerkzeugResponse:
         req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
-        if req.method in _CACHEABLE_METHODS and response.status_code == 200:
+        # Only the API's answers follow the dataset; the explorer's files set their own headers.
+        if (
+            req.blueprint == API_BLUEPRINT
+            and req.method in _CACHEABLE_METHODS
+            and response.status_code == 200
+        ):
             if req.endpoint in UNCACHED_ENDPOINTS:
                 response.headers.add("Cache-Control", "no-store")
             else:

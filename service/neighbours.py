@@ -20,6 +20,7 @@ from service.filters import FILTER_PARAMS, GENRE_PARAM, check_ranges, filter_mas
 from service.index import TrackIndex, genre_members, row_of, track_texts
 from service.params import (
     EXAMPLE_TRACK,
+    FORMAT_PARAM,
     PAGE_PARAMS,
     Param,
     ParamError,
@@ -49,7 +50,13 @@ FEATURES_PARAM = Param(
     example=("energy", "valence", "acousticness"),
 )
 _PAGE = tuple(p for p in PAGE_PARAMS if p.name != "sort")  # always nearest first
-SIMILAR_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, FEATURES_PARAM, *_PAGE)
+SIMILAR_PARAMS: tuple[Param, ...] = (
+    GENRE_PARAM,
+    *FILTER_PARAMS,
+    FEATURES_PARAM,
+    *_PAGE,
+    FORMAT_PARAM,
+)
 SEED_PARAMS: tuple[Param, ...] = (
     Param(
         "seed_tracks",
@@ -80,6 +87,7 @@ RECOMMEND_PARAMS: tuple[Param, ...] = (
     GENRE_PARAM,
     *FILTER_PARAMS,
     *_PAGE,
+    FORMAT_PARAM,
 )
 _FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
 
@@ -96,6 +104,7 @@ class NeighbourQuery:
     targets: Mapping[str, float] = field(default_factory=dict)  # feature -> value in its units
     limit: int = 20
     offset: int = 0
+    format: str = "json"  # or a file: csv, ndjson (service/exports.py)
 
 
 def neighbour_query(specs: tuple[Param, ...], query: Mapping[str, list[str]]) -> NeighbourQuery:
@@ -115,6 +124,7 @@ def neighbour_query(specs: tuple[Param, ...], query: Mapping[str, list[str]]) ->
         },
         limit=values["limit"],
         offset=values["offset"],
+        format=values["format"],
     )
 
 

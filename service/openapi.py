@@ -10,14 +10,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from service import filters, neighbours, params
+from contract.serving import TRACK_FIELDS
+from service import neighbours, params, track_query
 from service.dataset import to_json
+from service.exports import EXPORT_PARAMS
 from service.schemas import (
+    DISPOSITION_HEADER,
     INTEGER,
     PERCENTILE_TEXT,
     PRIMARY_GENRE_TEXT,
     STRING,
     Schema,
+    file_content,
     obj,
     ref,
     schemas,
@@ -33,6 +37,12 @@ CACHING_TEXT = (
     "Successful GET responses carry an ETag (per dataset version and URL) and Cache-Control: "
     "public, max-age={max_age}; a request with a matching If-None-Match gets 304. Every response "
     "carries Access-Control-Allow-Origin: *."
+)
+FILES_TEXT = (
+    "Track listings also come as files: format=csv (a header row with every track field in "
+    "the API's order, RFC 4180 quoting, genres joined by ';', booleans as true/false, null as "
+    "an empty cell) or format=ndjson (one track object per line), with a Content-Disposition "
+    "file name; /tracks/export streams every matching track that way, with no page limit."
 )
 LIST_TEXT = (
     "Lists (key, mood, camelot, facets, ids) are comma-separated in one parameter, e.g. "
@@ -100,6 +110,11 @@ class Endpoint:
     paged: bool = False
     not_found: str = ""
     meta: Schema | None = None  # a meta other than the listing's
+    media: tuple[str, ...] = ("json",)  # params.FORMATS this endpoint answers in
+    extra_columns: tuple[str, ...] = ()  # CSV columns after the track's fields
+
+
+LISTING_MEDIA = params.FORMATS
 
 
 GENRE_PATH = path_parameter("genre", "Genre id, e.g. ambient (see /genres).", "ambient")
@@ -141,10 +156,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "listGenreTracks",
         "The tracks that belong to a genre (primary or not), filtered like /tracks, paged.",
         TRACKS,
-        filters.GENRE_TRACKS_PARAMS,
+        track_query.GENRE_TRACKS_PARAMS,
         (GENRE_PATH,),
         paged=True,
         not_found="Unknown genre, or unknown harmonic_to track.",
+        media=LISTING_MEDIA,
     ),
     Endpoint(
         "/tracks",
@@ -153,9 +169,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "counts on request; a track is listed once even if it belongs to several genres. With "
         "ids=… (and nothing else): a batch of up to 100 tracks by id.",
         TRACKS,
-        (*filters.TRACKS_PARAMS, filters.IDS_PARAM),
+        (*track_query.TRACKS_PARAMS, track_query.IDS_PARAM),
         paged=True,
         not_found="Unknown genre in the genre filter, or unknown harmonic_to track.",
+        media=LISTING_MEDIA,
+    ),
+    Endpoint(
+        "/tracks/export",
+        "exportTracks",
+        "Every track matching the /tracks filters, in the sort order, as one CSV or NDJSON file "
+        "streamed as it is written: no limit, no offset (the whole catalogue in a few seconds).",
+        {},
+        EXPORT_PARAMS,
+        not_found="Unknown genre in the genre filter, or unknown harmonic_to track.",
+        media=params.FORMATS[1:],
     ),
     Endpoint(
         "/tracks/{track_id}",
@@ -176,6 +203,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (TRACK_PATH,),
         not_found="Unknown track, genre or harmonic_to track.",
         meta=ref("SimilarMeta"),
+        media=LISTING_MEDIA,
+        extra_columns=("distance",),
     ),
     Endpoint(
         "/recommendations",
@@ -187,6 +216,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         neighbours.RECOMMEND_PARAMS,
         not_found="Unknown seed track or genre, genre or harmonic_to track.",
         meta=ref("RecommendationMeta"),
+        media=LISTING_MEDIA,
+        extra_columns=("distance",),
     ),
     Endpoint(
         "/compare",
@@ -227,12 +258,22 @@ def success_schema(endpoint: Endpoint) -> Schema:
     return obj(envelope)
 
 
+def success_response(endpoint: Endpoint) -> Schema:
+    """The 200 response: JSON, and the file formats of a track listing."""
+    content: Schema = {}
+    if "json" in endpoint.media:
+        content["application/json"] = {"schema": success_schema(endpoint)}
+    files = tuple(fmt for fmt in endpoint.media if fmt != "json")
+    content |= file_content(files, (*TRACK_FIELDS, *endpoint.extra_columns))
+    ok: Schema = {"description": "OK", "content": content}
+    if files:
+        ok["headers"] = DISPOSITION_HEADER
+    return ok
+
+
 def operation(endpoint: Endpoint) -> Schema:
     """The GET operation of one endpoint."""
-    ok = {
-        "description": "OK",
-        "content": {"application/json": {"schema": success_schema(endpoint)}},
-    }
+    ok = success_response(endpoint)
     responses: Schema = {
         "200": ok,
         "304": {"description": "Not modified: If-None-Match matched the ETag."},
@@ -252,8 +293,8 @@ def operation(endpoint: Endpoint) -> Schema:
 @functools.cache
 def openapi_document(max_age: int) -> bytes:
     """The serialised OpenAPI 3.1 document (max_age: the Cache-Control max-age served)."""
-    texts = (ERRORS_TEXT, CACHING_TEXT.format(max_age=max_age), LIST_TEXT, PRIMARY_GENRE_TEXT,
-             PERCENTILE_TEXT)  # fmt: skip
+    texts = (ERRORS_TEXT, CACHING_TEXT.format(max_age=max_age), LIST_TEXT, FILES_TEXT,
+             PRIMARY_GENRE_TEXT, PERCENTILE_TEXT)  # fmt: skip
     document = {
         "openapi": "3.1.0",
         "info": {"title": "kapiko API", "version": "1.1.0", "description": " ".join(texts)},

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract import TRACK_ID_PATTERN
+from contract.serving import SORTS
 
 
 class ParamError(ValueError):
@@ -62,44 +63,6 @@ class Param:
 EXAMPLE_TRACK = "0yc6Gst2xkRu0eMLeRMGCX"  # Apocalypse, Cigarettes After Sex (ambient)
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
-# Numeric columns every listing can filter (min_/max_) and sort by.
-NUMERIC_COLUMNS: tuple[str, ...] = (
-    "popularity",
-    "energy",
-    "tempo",
-    "valence",
-    "danceability",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-    "loudness",
-    "duration_ms",
-)
-# Sort keys: name -> (column, descending). Ties are always broken by track id ascending.
-
-
-def _sorts() -> dict[str, tuple[str, bool]]:
-    """The API contract's seven names first (they keep their meaning), then every numeric
-    column highest first as `<column>` and lowest first as `<column>_asc`, and name Z-A."""
-    sorts = {
-        "popularity": ("popularity", True),
-        "energy": ("energy", True),
-        "energy_asc": ("energy", False),
-        "tempo": ("tempo", True),
-        "tempo_asc": ("tempo", False),
-        "valence": ("valence", True),
-        "name": ("name", False),
-    }
-    for column in NUMERIC_COLUMNS:
-        sorts.setdefault(column, (column, True))
-        sorts.setdefault(f"{column}_asc", (column, False))
-    sorts["name_desc"] = ("name", True)
-    return sorts
-
-
-SORTS: dict[str, tuple[str, bool]] = _sorts()
-
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _BOOLEANS = {"true": True, "false": False}
@@ -110,10 +73,30 @@ _SORT_TEXT = (
     "acousticness, instrumentalness, speechiness, liveness, loudness, duration_ms); name sorts "
     "A-Z ignoring case and name_desc Z-A."
 )
+SORT_PARAM = Param("sort", "string", _SORT_TEXT, choices=tuple(SORTS), default="popularity")
 PAGE_PARAMS: tuple[Param, ...] = (
-    Param("sort", "string", _SORT_TEXT, choices=tuple(SORTS), default="popularity"),
+    SORT_PARAM,
     Param("limit", "integer", "Tracks per page.", 1, MAX_LIMIT, default=DEFAULT_LIMIT),
     Param("offset", "integer", "Number of matching tracks to skip.", 0, None, default=0),
+)
+# Response formats of a track listing: the JSON envelope, or the page's tracks as a file.
+FORMATS: tuple[str, ...] = ("json", "csv", "ndjson")
+FORMAT_PARAM = Param(
+    "format",
+    "string",
+    "json: the usual envelope; csv: the page's tracks as CSV (a header row, RFC 4180 quoting, "
+    "genres joined by ';'); ndjson: one track object per line. csv and ndjson come as a file "
+    "(Content-Disposition) and cannot be combined with facets.",
+    choices=FORMATS,
+    default="json",
+)
+EXPORT_FORMAT_PARAM = Param(
+    "format",
+    "string",
+    "csv (a header row, RFC 4180 quoting, genres joined by ';') or ndjson (one track object "
+    "per line).",
+    choices=FORMATS[1:],
+    default="csv",
 )
 COMPARE_PARAMS: tuple[Param, ...] = (
     Param(

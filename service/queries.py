@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from service.filters import TrackQuery, filter_mask
+from contract.serving import CATEGORIES, ID_WIDTH
+from service.filters import filter_mask
 from service.index import (
-    CATEGORIES,
-    ID_WIDTH,
     TrackIndex,
     genre_members,
     row_of,
@@ -26,6 +25,7 @@ from service.index import (
     track_texts,
 )
 from service.params import genre_not_found, track_not_found
+from service.track_query import TrackQuery
 
 Facets = dict[str, list[dict[str, Any]]]
 
@@ -41,15 +41,36 @@ class Listing:
 
 def list_tracks(index: TrackIndex, query: TrackQuery) -> Listing:
     """One page of the tracks matching a query, how many match, and the facets asked for."""
-    candidates = None
-    if query.genre is not None:
-        candidates = genre_members(index, query.genre)
-        if candidates is None:
-            raise genre_not_found(query.genre)
+    candidates = genre_candidates(index, query.genre)
     mask = filter_mask(index, query.filters, candidates)
     rows, total = page_rows(index, query, candidates, mask)
     facets = facet_counts(index, query.facets, candidates, mask) if query.facets else None
     return Listing(track_texts(index, rows.tolist()), total, facets)
+
+
+def genre_candidates(index: TrackIndex, genre: str | None) -> np.ndarray | None:
+    """A genre's member rows (None: every row, when no genre is given); NotFoundError if unknown."""
+    if genre is None:
+        return None
+    members = genre_members(index, genre)
+    if members is None:
+        raise genre_not_found(genre)
+    return members
+
+
+def matching_rows(index: TrackIndex, query: TrackQuery) -> np.ndarray:
+    """Every row matching the query's genre and filters, in its sort order (no page)."""
+    candidates = genre_candidates(index, query.genre)
+    mask = filter_mask(index, query.filters, candidates)
+    order = sort_order(index, query.sort)
+    if candidates is not None:
+        selected = np.zeros(len(order), dtype=bool)
+        selected[candidates if mask is None else candidates[mask]] = True
+    elif mask is not None:
+        selected = mask
+    else:
+        return order
+    return order[selected[order]]
 
 
 def page_rows(

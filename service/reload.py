@@ -3,8 +3,8 @@
 Each worker keeps a LiveDataset in app.extensions["kapiko"]. A daemon thread looks at the
 pointer every RELOAD_INTERVAL seconds (default 2; 0 turns it off): a readlink of the `current`
 symlink, or one small GET of the store's current.json (service/store.py). When it names another
-version, the thread fetches, loads and warms that version beside the one being served and only
-then swaps the reference; a version that fails to load is logged and the old one kept. A
+version, the thread fetches, verifies and loads (maps) that version beside the one being served
+and only then swaps the reference; a version that fails to load is logged and the old one kept. A
 request takes the dataset once, at first use (request_dataset), so its body and its ETag come
 from one version even if a swap happens meanwhile. For a moment a worker holds two datasets:
 the old one is freed when the last request using it ends, and its memory handed back to the OS
@@ -31,7 +31,6 @@ from flask import current_app, g
 from contract import CuratedDatasetError
 from contract.store import parse_store
 from service.dataset import Dataset, load_dataset
-from service.index import warm
 
 LOG = logging.getLogger("service")
 RELOAD_INTERVAL_ENV = "KAPIKO_RELOAD_INTERVAL"
@@ -56,9 +55,8 @@ def local_source(directory: Path) -> Source:
 class LiveDataset:
     """The dataset a worker serves now; `check` swaps in the one the pointer names."""
 
-    def __init__(self, source: Source, warm_caches: bool) -> None:
+    def __init__(self, source: Source) -> None:
         self.source = source
-        self.warm_caches = warm_caches
         self.pointer = source.pointer()
         self.current: Dataset = load_dataset(source.fetch(self.pointer))
         self._failed: tuple[str, float] | None = None  # pointer, when it failed
@@ -100,11 +98,8 @@ class LiveDataset:
         return True
 
     def _prepare(self, pointer: str) -> Dataset:
-        """Fetch, verify, load and (if asked) warm a version, all before anyone sees it."""
-        dataset = load_dataset(self.source.fetch(pointer))
-        if self.warm_caches:
-            warm(dataset.index)
-        return dataset
+        """Fetch, verify and load a version, all before anyone sees it."""
+        return load_dataset(self.source.fetch(pointer))
 
     def _held_back(self, pointer: str) -> bool:
         """True while a pointer that failed to load waits for its retry."""

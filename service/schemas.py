@@ -18,8 +18,8 @@ from contract import (
     TRACK_ID_PATTERN,
 )
 from service.compare import ABOVE_AVERAGE_OVER, BELOW_AVERAGE_UNDER
-from service.filters import FACETS as FACET_FIELDS
 from service.summaries import DISTRIBUTION_ORDER
+from service.track_query import FACETS as FACET_FIELDS
 
 Schema = dict[str, Any]
 PERCENTILE_TEXT = (
@@ -89,6 +89,29 @@ CAMELOT_TEXT = (
 def _range(name: str) -> Schema:
     low, high = RANGES[name]
     return {"minimum": low, "maximum": high}
+
+
+MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
+DISPOSITION_HEADER: Schema = {
+    "Content-Disposition": {
+        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
+        '<dataset version>.<csv|ndjson>"',
+        "schema": STRING,
+    }
+}
+
+
+def file_content(formats: tuple[str, ...], columns: tuple[str, ...]) -> Schema:
+    """The response content of a track listing's file formats (CSV with these columns)."""
+    descriptions = {
+        "csv": "A header row, then one row per track (RFC 4180, CRLF line ends; genres joined "
+        "by ';', booleans true/false, null empty): " + ",".join(columns),
+        "ndjson": "One track object (the JSON of data) per line.",
+    }
+    return {
+        MEDIA_TYPES[fmt]: {"schema": {"type": "string", "description": descriptions[fmt]}}
+        for fmt in formats
+    }
 
 
 def schemas() -> dict[str, Schema]:

@@ -121,11 +121,11 @@ def watch(context: BrowserContext, origins: Sequence[str]) -> WatchedPage:
     return watched
 
 
-def save_screenshot(page: Page, folder: Path, name: str) -> Path:
-    """Save a full-page PNG as folder/<name>.png and return its path."""
+def save_screenshot(page: Page, folder: Path, name: str, full_page: bool = True) -> Path:
+    """Save a PNG of the page (or of its viewport) as folder/<name>.png and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -3,8 +3,9 @@
 One failure is dropped, and only for the requests that break a rule no schema can state across
 two parameters: the positive_data_acceptance check (ST202) expects schema-valid requests to be
 accepted, but the API answers these with a documented 400, which is what users should get:
-min_<column> above max_<column>, a batch (ids) combined with other parameters, and a
-recommendation whose seeds, targets and features do not make a point.
+min_<column> above max_<column>, a batch (ids) combined with other parameters, facets asked
+of a CSV or NDJSON page (facet counts only exist in the JSON meta), and a recommendation whose
+seeds, targets and features do not make a point.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import schemathesis
 
-from service.params import NUMERIC_COLUMNS
+from contract.serving import NUMERIC_COLUMNS
 
 
 def cross_parameter_rule(query: dict[str, Any]) -> str | None:
@@ -24,6 +25,8 @@ def cross_parameter_rule(query: dict[str, Any]) -> str | None:
             return f"min_{column} above max_{column}"
     if "ids" in query and len(query) > 1:
         return "ids combined with other parameters"
+    if "facets" in query and query.get("format", "json") != "json":
+        return "facets with a file format"
     return _recommendation_rule(query)
 
 

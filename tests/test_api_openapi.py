@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from service import filters, params
+from service import params, track_query
+from service.exports import EXPORT_PARAMS
 from service.openapi import ENDPOINTS
 
 API = "/api/v1"
@@ -39,12 +40,10 @@ def test_document_states_the_configured_cache_max_age(tiny_curated_dir: Any) -> 
 
 
 def test_every_route_is_documented(tiny_app: Any, document: dict[str, Any]) -> None:
-    routes = {
-        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(API))
-        for rule in tiny_app.url_map.iter_rules()
-    }
+    api_rules = [rule for rule in tiny_app.url_map.iter_rules() if rule.rule.startswith(API)]
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule.removeprefix(API)) for r in api_rules}
     assert routes == set(document["paths"])
-    for rule in tiny_app.url_map.iter_rules():
+    for rule in api_rules:
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(API))
         documented = {method.upper() for method in document["paths"][path]}
         assert documented == rule.methods - {"HEAD", "OPTIONS"}  # type: ignore[operator]
@@ -55,8 +54,9 @@ def test_every_route_is_documented(tiny_app: Any, document: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("path", "specs"),
     [
-        ("/tracks", (*filters.TRACKS_PARAMS, filters.IDS_PARAM)),
-        ("/genres/{genre}/tracks", filters.GENRE_TRACKS_PARAMS),
+        ("/tracks", (*track_query.TRACKS_PARAMS, track_query.IDS_PARAM)),
+        ("/genres/{genre}/tracks", track_query.GENRE_TRACKS_PARAMS),
+        ("/tracks/export", EXPORT_PARAMS),
         ("/compare", params.COMPARE_PARAMS),
         ("/stats", params.NO_PARAMS),
     ],
@@ -77,6 +77,44 @@ def test_every_query_parameter_is_documented(
         if spec.many:  # a comma-separated list: form style, not exploded
             assert (parameter["style"], parameter["explode"]) == ("form", False)
             assert parameter["schema"]["type"] == "array"
+
+
+FILE_TYPES = {"text/csv", "application/x-ndjson"}
+
+
+@pytest.mark.parametrize(
+    ("path", "last_columns"),
+    [
+        ("/tracks", "explicit,source"),
+        ("/genres/{genre}/tracks", "explicit,source"),
+        ("/tracks/{track_id}/similar", "source,distance"),
+        ("/recommendations", "source,distance"),
+    ],
+)
+def test_track_listings_document_their_file_formats(
+    document: dict[str, Any], path: str, last_columns: str
+) -> None:
+    operation = document["paths"][path]["get"]
+    ok = operation["responses"]["200"]
+    assert set(ok["content"]) == {"application/json", *FILE_TYPES}
+    assert "Content-Disposition" in ok["headers"]
+    assert ok["content"]["text/csv"]["schema"]["description"].endswith(f",{last_columns}")
+    (format_param,) = [p for p in operation["parameters"] if p["name"] == "format"]
+    assert format_param["schema"]["enum"] == ["json", "csv", "ndjson"]
+    assert format_param["schema"]["default"] == "json"
+    assert "format=csv" in document["info"]["description"]
+
+
+def test_the_export_is_documented_as_files_without_a_page(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/tracks/export"]["get"]
+    ok = operation["responses"]["200"]
+    assert set(ok["content"]) == FILE_TYPES
+    assert "id,name,artists,album" in ok["content"]["text/csv"]["schema"]["description"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"genre", "mood", "min_energy", "sort", "format"} <= names
+    assert not names & {"limit", "offset", "facets", "ids"}
+    (format_param,) = [p for p in operation["parameters"] if p["name"] == "format"]
+    assert format_param["schema"]["enum"] == ["csv", "ndjson"]
 
 
 def test_every_operation_documents_its_errors(document: dict[str, Any]) -> None:

@@ -7,11 +7,13 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from builders import frame, row
 
 import contract as c
+from contract import serving
 from pipeline import publish
 from pipeline.catalogue import Genre
 from pipeline.errors import PublishError
@@ -41,10 +43,31 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 def test_write_dataset_lists_every_file_with_checksum_and_rows(tmp_path: Path) -> None:
     written = publish.write_dataset(tables(), tmp_path, manifest("v1"))
     assert written["schema_version"] == c.SCHEMA_VERSION
-    assert set(written["files"]) == set(c.CURATED_SCHEMAS)
+    arrays = {serving.array_file(name) for name in serving.ARRAYS}
+    assert set(written["files"]) == set(c.CURATED_SCHEMAS) | arrays
     assert written["files"][c.TRACKS]["rows"] == 2
     assert written["files"][c.TRACKS]["sha256"] == c.file_sha256(tmp_path / c.TRACKS)
+    texts = tmp_path / serving.array_file("texts")
+    assert written["files"][serving.array_file("texts")]["sha256"] == c.file_sha256(texts)
     assert c.read_manifest(tmp_path) == json.loads((tmp_path / c.MANIFEST).read_text())
+
+
+def test_read_manifest_detects_a_changed_or_reshaped_serving_array(tmp_path: Path) -> None:
+    publish.write_dataset(tables(), tmp_path, manifest("v1"))
+    ranks = serving.array_path(tmp_path, "ranks")
+    orders = np.load(ranks)
+    np.save(ranks, orders[::-1])  # same shape and dtype, other bytes
+    with pytest.raises(c.CuratedDatasetError, match=r"ranks\.npy does not match the sha256"):
+        c.read_manifest(tmp_path)
+    np.save(ranks, orders[:, :1])  # a shape the contract does not allow
+    files = json.loads((tmp_path / c.MANIFEST).read_text())
+    files["files"][serving.array_file("ranks")] |= {
+        "sha256": c.file_sha256(ranks),
+        "bytes": ranks.stat().st_size,
+    }
+    (tmp_path / c.MANIFEST).write_text(json.dumps(files))
+    with pytest.raises(c.CuratedDatasetError, match=r"ranks\.npy has shape \(24, 1\)"):
+        c.read_manifest(tmp_path)
 
 
 def test_read_manifest_detects_a_changed_file(tmp_path: Path) -> None:
@@ -218,3 +241,32 @@ def test_prune_runs_keeps_the_newest_and_always_the_current_run(tmp_path: Path) 
         "20260103T000000Z",
         "notes",
     ]
+
+
+def age(directory: Path, seconds: float) -> None:
+    """Make every file of a folder look `seconds` old."""
+    for path in directory.rglob("*"):
+        if path.is_file():
+            then = path.stat().st_mtime - seconds
+            os.utime(path, (then, then))
+
+
+def test_a_settled_folder_is_hashed_once_then_trusted_until_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish.write_dataset(tables(), tmp_path, manifest("v1"))
+    assert not (tmp_path / ".verified.json").exists()  # the files are too fresh to stamp
+    age(tmp_path, 60)
+    hashed: list[str] = []
+    real = c.file_sha256
+    monkeypatch.setattr(c, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    c.read_manifest(tmp_path)
+    assert len(hashed) == len(c.CURATED_SCHEMAS) + len(serving.ARRAYS)
+    assert (tmp_path / ".verified.json").exists()
+    hashed.clear()
+    c.read_manifest(tmp_path)  # another worker: the stamp matches, nothing is hashed
+    assert hashed == []
+    texts = serving.array_path(tmp_path, "texts")
+    texts.write_bytes(texts.read_bytes().replace(b'"name"', b'"nome"'))  # same size, new time
+    with pytest.raises(c.CuratedDatasetError, match=r"texts\.npy does not match the sha256"):
+        c.read_manifest(tmp_path)

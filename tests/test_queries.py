@@ -1,7 +1,8 @@
 """service/queries.py, compare.py, summaries.py and textsearch.py over small hand-built frames.
 
 The frames are the six tracks of conftest.TINY_TRACKS, written directly in the curated schema
-(no pipeline), so every expected value below is computed by hand from that table.
+(no transform), turned into serving arrays by pipeline/serving.py and indexed in memory as a
+worker maps them from files; every expected value below is computed by hand from that table.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import contract as c
+from pipeline.serving import in_memory
 from service.compare import comparison, percentile, percentile_label
-from service.filters import TrackQuery
-from service.index import build_track_index, genre_values, row_of, track_texts, warm
-from service.params import SORTS, NotFoundError
+from service.index import genre_values, row_of, track_index, track_texts
+from service.params import NotFoundError
 from service.queries import list_tracks as list_listing
 from service.queries import track_by_id as track_text
 from service.summaries import genre_details, genre_objects, stats_payload
-from service.textsearch import build_haystack, contains_mask, contains_mask_of
+from service.textsearch import Haystack, contains_mask, contains_mask_of, haystack_of
+from service.track_query import TrackQuery
 
 
 def tid(n: int) -> str:
@@ -101,7 +103,30 @@ def genres_frame() -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def index() -> Any:
-    return build_track_index(tracks_frame(), memberships_frame(), genres_frame())
+    return index_of(tracks_frame())
+
+
+def index_of(tracks: pl.DataFrame) -> Any:
+    """The track index of these tracks (with TINY_TRACKS' genres), as a worker would map it."""
+    stats = pl.DataFrame(
+        {
+            "feature": list(c.SIMILARITY_FEATURES),
+            "transform": ["identity"] * len(c.SIMILARITY_FEATURES),
+            "mean": [0.0] * len(c.SIMILARITY_FEATURES),
+            "std": [1.0] * len(c.SIMILARITY_FEATURES),
+        }
+    )
+    tables = {c.TRACKS: tracks, c.TRACK_GENRES: memberships_frame(), c.GENRES: genres_frame(),
+              c.FEATURE_STATS: stats}  # fmt: skip
+    return track_index(in_memory(tables), tuple(g[0] for g in TINY_GENRES))
+
+
+def build_haystack(strings: list[str]) -> Haystack:
+    """A haystack of these strings in the layout contract/serving.py documents: lowercased,
+    UTF-8, joined by NUL, with each string's start."""
+    encoded = [text.lower().encode() for text in strings]
+    starts = np.array([sum(len(e) + 1 for e in encoded[:i]) for i in range(len(encoded))])
+    return haystack_of(np.frombuffer(b"\x00".join(encoded), dtype=np.uint8), starts)
 
 
 def ids(tracks: list[dict[str, Any]]) -> list[int]:
@@ -404,50 +429,9 @@ def test_contains_mask_is_case_insensitive_substring(strings: list[str], needle:
     assert contains_mask_of(haystack, needle, codes).tolist() == expected
 
 
-def test_track_texts_are_encoded_on_first_use_and_kept_up_to_a_bound(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import service.index
-
-    monkeypatch.setattr(service.index, "TEXTS_KEPT", 4)
-    fresh = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
-    texts = track_texts(fresh, [5, 0, 5])
-    assert [int(json.loads(text)["id"]) for text in texts] == [6, 1, 6]
-    assert sorted(fresh.texts.cache) == [0, 5]
-    rows = [3, 1, 4, 2]  # four new rows would pass the bound of 4: the cache starts again
-    assert [int(json.loads(t)["id"]) for t in track_texts(fresh, rows)] == [4, 2, 5, 3]
-    assert sorted(fresh.texts.cache) == [1, 2, 3, 4]
-    assert json.loads(track_texts(fresh, [0])[0]) == track_by_id(fresh, tid(1))
-    track_texts(fresh, [5])
-    assert sorted(fresh.texts.cache) == [0, 5]
-    # Past the bound with a row cached a moment ago (0) and rows that are not (1, 2, 3).
-    assert [int(json.loads(t)["id"]) for t in track_texts(fresh, [0, 1, 2, 3])] == [1, 2, 3, 4]
-    assert sorted(fresh.texts.cache) == [0, 1, 2, 3]
-
-
-def test_warm_does_every_first_use_ahead_and_agrees_with_on_demand_work() -> None:
-    on_demand = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
-    warmed = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
-    warm(warmed)
-    rows = list(range(len(warmed.ids)))
-    assert sorted(warmed.texts.cache) == rows
-    assert warmed.texts.frame == []  # released: every text is cached
-    assert set(warmed.orders) == set(warmed.ranks) == set(SORTS) and len(warmed.artists) == 1
-    assert set(warmed.genre_values) == set(warmed.genre_ids)
-    assert [warmed.texts.cache[row] for row in rows] == track_texts(on_demand, rows)
-    for genre in warmed.genre_ids:
-        expected = genre_values(on_demand, genre)
-        assert expected is not None
-        assert {k: v.tolist() for k, v in warmed.genre_values[genre].items()} == {
-            k: v.tolist() for k, v in expected.items()
-        }
-
-
-def test_warm_skips_track_texts_that_would_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import service.index
-
-    monkeypatch.setattr(service.index, "TEXTS_KEPT", 3)
-    warmed = build_track_index(tracks_frame(), memberships_frame(), genres_frame())
-    warm(warmed)
-    assert warmed.texts.cache == {}
-    assert set(warmed.genre_values) == set(warmed.genre_ids)
+def test_genre_values_are_each_features_sorted_values_of_the_members(index: Any) -> None:
+    values = genre_values(index, "ambient")  # tracks 1, 2, 6
+    assert values is not None
+    assert values["energy"].tolist() == [0.1, 0.3, 0.7]
+    assert values["tempo"].tolist() == [0.0, 60.0, 60.0]
+    assert genre_values(index, "jazz") is None

@@ -103,7 +103,7 @@ def test_a_broken_version_is_logged_and_the_old_one_kept(
 
 
 def test_a_replaced_dataset_is_freed_without_a_collection(curated: Path) -> None:
-    app = app_over(curated, WARM_CACHES=False)
+    app = app_over(curated)
     old = weakref.ref(live(app).current)
     old_index = weakref.ref(live(app).current.index)
     publish.publish(tables(0.9), curated, manifest(V2))

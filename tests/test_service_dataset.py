@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import polars as pl
+import numpy as np
 import pytest
 from conftest import TINY_TRACKS, TINY_VERSION, write_curated
 
 import contract as c
+from contract import serving
 from service import create_app
 from service.dataset import load_dataset
 
@@ -49,19 +51,36 @@ def test_refuses_a_file_that_does_not_match_the_manifest(
     refuses(copy, caplog, "top_artists.parquet does not match the sha256 in the manifest")
 
 
-def test_refuses_tables_that_disagree(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from pipeline.publish import write_dataset
-
-    folder = write_curated(tmp_path / "good", TINY_TRACKS)
-    tables = {name: pl.read_parquet(folder / name) for name in c.CURATED_SCHEMAS}
-    tables[c.TRACK_GENRES] = tables[c.TRACK_GENRES].with_columns(
-        pl.when(pl.col("track_id") == f"{1:0>22}")
-        .then(pl.lit("9" * 22))
-        .otherwise(pl.col("track_id"))
-        .alias("track_id")
+def test_refuses_arrays_that_disagree(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An array whose checksum matches but whose content does not fit the rest is refused."""
+    folder = write_curated(tmp_path / "bad", TINY_TRACKS)
+    path = serving.array_path(folder, "genre_rows")
+    rows = np.load(path)
+    rows[0] = 99  # a member row past the six tracks
+    np.save(path, rows)
+    manifest = json.loads((folder / c.MANIFEST).read_text())
+    manifest["files"][serving.array_file("genre_rows")]["sha256"] = c.file_sha256(path)
+    (folder / c.MANIFEST).write_text(json.dumps(manifest))
+    refuses(
+        folder, caplog, "the curated dataset disagrees with itself: a genre member is not a track"
     )
-    write_dataset(tables, tmp_path / "bad", {"version": "bad", "created_at": None})
-    refuses(tmp_path / "bad", caplog, "track_genres.parquet has a track_id that is not in")
+
+
+def test_refuses_a_serving_array_that_does_not_match_the_manifest(
+    tiny_curated_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_curated_dir, copy)
+    path = serving.array_path(copy, "texts")
+    path.write_bytes(path.read_bytes().replace(b"Bravo", b"Brave"))
+    refuses(copy, caplog, "texts.npy does not match the sha256 in the manifest")
+
+
+def test_the_arrays_are_mapped_read_only_not_copied(tiny_curated_dir: Path) -> None:
+    dataset = load_dataset(tiny_curated_dir)
+    for array in (dataset.index.texts, dataset.index.orders, dataset.space.matrix):
+        assert isinstance(array, np.memmap) or isinstance(array.base, np.memmap)
+        assert not array.flags.writeable
 
 
 def test_a_worker_keeps_its_dataset_when_current_goes_away(

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from service.filters import FILTER_PARAMS, TrackQuery, batch_ids, track_query
+from service.filters import FILTER_PARAMS
 from service.params import COMPARE_PARAMS, NO_PARAMS, SORTS, ParamError, parse
+from service.track_query import TrackQuery, batch_ids, track_query
 
 
 def q(**values: str | list[str]) -> dict[str, list[str]]:

@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 
 import contract as c
-from service.index import build_track_index
+from pipeline.serving import in_memory
 from service.similarity import (
     FeatureSpace,
-    build_space,
+    feature_space,
     from_z,
     mean_point,
     nearest,
@@ -40,18 +40,25 @@ ROWS = [
 ]
 
 
-def space_of(rows: list[tuple[str, str, float, float]]) -> tuple[FeatureSpace, object]:
+def space_of(rows: list[tuple[str, str, float, float]]) -> FeatureSpace:
     """A space whose z-scores are the raw values: every feature has mean 0 and std 1."""
+    n = len(rows)
+    defaults = {column: dtype for column, dtype in c.CURATED_SCHEMAS[c.TRACKS].items()}
     tracks = pl.DataFrame(
         {
-            "id": [tid(n) for n in range(1, len(rows) + 1)],
+            **{column: [None] * n for column in defaults},
+            "id": [tid(i) for i in range(1, n + 1)],
             "name": [r[0] for r in rows],
             "artists": [r[1] for r in rows],
-            **{f: [0.0] * len(rows) for f in c.SIMILARITY_FEATURES},
-        }
-    ).with_columns(
-        pl.Series("energy", [r[2] for r in rows]), pl.Series("valence", [r[3] for r in rows])
-    )
+            "genre_id": ["g"] * n,
+            **{f: [0.0] * n for f in c.SIMILARITY_FEATURES},
+            "energy": [r[2] for r in rows],
+            "valence": [r[3] for r in rows],
+            "popularity": [50] * n, "duration_ms": [1] * n, "key": [0] * n, "mode": [1] * n,
+            "time_signature": [4] * n, "explicit": [False] * n, "mood": ["sad"] * n,
+        },
+        schema=defaults,
+    )  # fmt: skip
     stats = pl.DataFrame(
         {
             "feature": list(c.SIMILARITY_FEATURES),
@@ -60,29 +67,17 @@ def space_of(rows: list[tuple[str, str, float, float]]) -> tuple[FeatureSpace, o
             "std": [1.0] * len(c.SIMILARITY_FEATURES),
         }
     )
-    index = build_track_index(
-        tracks.with_columns(
-            pl.lit("g").alias("genre_id"),
-            pl.lit(50).cast(pl.Int16).alias("popularity"),
-            pl.lit(1).alias("duration_ms"),
-            pl.lit(0).cast(pl.Int8).alias("key"),
-            pl.lit(1).cast(pl.Int8).alias("mode"),
-            pl.lit(4).cast(pl.Int8).alias("time_signature"),
-            pl.lit(False).alias("explicit"),
-            pl.lit("sad").alias("mood"),
-            pl.lit("8B").alias("camelot"),
-            pl.lit("C").alias("key_name"),
-            pl.lit("x").alias("album"),
-            pl.lit("spotify").alias("source"),
-        ),
-        pl.DataFrame({"genre_id": ["g"] * len(rows), "track_id": tracks["id"]}),
-        pl.DataFrame({"id": ["g"], "name": ["G"], "position": [0]}),
-    )
-    return build_space(tracks, stats, index), index
+    tables = {
+        c.TRACKS: tracks,
+        c.TRACK_GENRES: pl.DataFrame({"genre_id": ["g"] * n, "track_id": tracks["id"]}),
+        c.GENRES: pl.DataFrame({"id": ["g"], "name": ["G"], "position": [0]}),
+        c.FEATURE_STATS: stats,
+    }
+    return feature_space(in_memory(tables), stats, ("g",))
 
 
 def test_nearest_is_exact_ties_by_id_and_leaves_out_the_recording() -> None:
-    space, _ = space_of(ROWS)
+    space = space_of(ROWS)
     one = {"energy": 0.0, "valence": 0.0}
     recording_of_one = int(space.recording[0])
     found = nearest(space, one, None, None, [recording_of_one], 0, 10)
@@ -93,7 +88,7 @@ def test_nearest_is_exact_ties_by_id_and_leaves_out_the_recording() -> None:
 
 
 def test_a_page_cut_through_a_tie_keeps_id_order() -> None:
-    space, _ = space_of(ROWS)
+    space = space_of(ROWS)
     one = {"energy": 0.0, "valence": 0.0}
     pages = [nearest(space, one, None, None, [], start, start + 1).rows.tolist()
              for start in range(5)]  # fmt: skip
@@ -102,7 +97,7 @@ def test_a_page_cut_through_a_tie_keeps_id_order() -> None:
 
 
 def test_candidates_and_a_mask_limit_the_search() -> None:
-    space, _ = space_of(ROWS)
+    space = space_of(ROWS)
     candidates = np.array([1, 2, 4])
     keep = np.array([True, True, False])  # row 4 filtered out
     found = nearest(space, {"energy": 3.0, "valence": 4.0}, candidates, keep, [], 0, 5)
@@ -112,7 +107,7 @@ def test_candidates_and_a_mask_limit_the_search() -> None:
 
 
 def test_one_feature_counts_alone() -> None:
-    space, _ = space_of(ROWS)
+    space = space_of(ROWS)
     found = nearest(space, {"valence": 4.0}, None, None, [], 0, 2)
     assert found.rows.tolist() == [1, 2]  # valence 4 (distance 0), then 5 (distance 1)
     assert found.distances.tolist() == [0.0, 1.0]
@@ -125,9 +120,10 @@ def test_standardise_with_a_square_root_and_a_zero_spread() -> None:
 
 
 def test_values_and_z_scores_convert_both_ways() -> None:
-    space, _ = space_of(ROWS)
+    space = space_of(ROWS)
     sqrt_space = FeatureSpace(
-        space.columns,
+        space.matrix,
+        space.norms,
         {**space.stats, "speechiness": ("sqrt", 0.5, 0.25)},
         space.recording,
         space.centroids,
@@ -143,8 +139,27 @@ def test_values_and_z_scores_convert_both_ways() -> None:
 
 
 def test_a_genre_centroid_is_the_mean_of_its_tracks() -> None:
-    space, _ = space_of(ROWS)
+    space = space_of(ROWS)
     centroid = space.centroids["g"]
     assert centroid["energy"] == pytest.approx((0 + 3 + 0 + 1 + 0) / 5)
     assert centroid["valence"] == pytest.approx((0 + 4 + 5 + 0 + 1) / 5)
     assert mean_point([{"energy": 1.0}, {"energy": 4.0}], ("energy",)) == {"energy": 2.5}
+
+
+def test_the_expanded_scan_agrees_with_the_direct_one_on_random_points() -> None:
+    """All nine features go through |x|^2 - 2x.q + |q|^2 and a direct re-measure near the cut:
+    the page must be exactly what sorting the direct distances gives."""
+    rng = np.random.default_rng(7)
+    rows = [(f"T{n}", "A", 0.0, 0.0) for n in range(300)]
+    space = space_of(rows)
+    matrix = np.round(rng.normal(size=(300, len(c.SIMILARITY_FEATURES))), 1)  # many ties
+    space = FeatureSpace(matrix, (matrix**2).sum(axis=1), space.stats, space.recording, {})
+    for _ in range(20):
+        point = dict(
+            zip(c.SIMILARITY_FEATURES, np.round(rng.normal(size=9), 1).tolist(), strict=True)
+        )
+        direct = [math.dist(matrix[i], list(point.values())) for i in range(300)]
+        expected = sorted(range(300), key=lambda i: (round(direct[i] * 1e9), i))[:25]
+        found = nearest(space, point, None, None, [], 0, 25)
+        assert found.rows.tolist() == expected
+        assert found.distances.tolist() == pytest.approx([direct[i] for i in expected], abs=1e-12)

@@ -1,0 +1,120 @@
+"""Track listings as files: CSV or NDJSON, for one page or streamed for every matching track.
+
+Every track listing takes `format=csv|ndjson` (params.FORMAT_PARAM) and answers with the same
+tracks as its JSON `data`, as a download (`Content-Disposition: attachment`). CSV has a header
+row with every track field in the API's order (plus any extra columns, such as a distance),
+RFC 4180 quoting by Python's csv module (CRLF line ends; a name with commas, quotes or newlines
+survives), `genres` joined by ';', booleans as true/false and null as an empty cell. NDJSON has
+one track object per line, the same JSON text as in `data`.
+
+`/tracks/export` writes every matching track in blocks from a generator, so a request holds one
+block of text at a time, never the whole body (the matching row numbers, 4 bytes a track, are
+the only per-request array the size of the result).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from flask import Response
+
+from contract.serving import TRACK_FIELDS
+from service.filters import FILTER_PARAMS, GENRE_PARAM, check_ranges
+from service.headers import CORS_HEADERS
+from service.index import TrackIndex, track_texts
+from service.params import EXPORT_FORMAT_PARAM, SORT_PARAM, Param, parse
+from service.queries import matching_rows
+from service.track_query import TrackQuery
+
+MEDIA_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+}
+EXPORT_BLOCK = 2048  # tracks encoded per chunk of a streamed export
+EXPORT_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, SORT_PARAM, EXPORT_FORMAT_PARAM)
+_FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
+
+
+def export_query(query: Mapping[str, list[str]]) -> TrackQuery:
+    """Parse /tracks/export: the filters and sort of /tracks, a format, and no page."""
+    values = parse(EXPORT_PARAMS, query)
+    check_ranges(values)
+    return TrackQuery(
+        genre=values["genre"],
+        filters={n: v for n, v in values.items() if n in _FILTER_NAMES and v is not None},
+        sort=values["sort"],
+        format=values["format"],
+    )
+
+
+def file_name(stem: str, version: str, fmt: str) -> str:
+    """The download's file name: kapiko-<stem>-<dataset version>.<csv|ndjson>."""
+    return f"kapiko-{stem}-{version}.{fmt}"
+
+
+def file_response(chunks: Iterable[bytes], fmt: str, filename: str) -> Response:
+    """A 200 download of the chunks (a list is sent whole, a generator streamed)."""
+    headers = {**CORS_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(chunks, content_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def listing_file(
+    texts: Sequence[str], fmt: str, filename: str, extra: tuple[str, ...] = ()
+) -> Response:
+    """A page of tracks (their JSON texts) as a CSV or NDJSON download; `extra` adds columns."""
+    chunks = file_chunks([texts], fmt, extra)
+    return file_response([b"".join(chunks)], fmt, filename)
+
+
+def export_file(index: TrackIndex, query: TrackQuery, filename: str) -> Response:
+    """Every track matching the query, streamed block by block as a download.
+
+    The rows are found (and a bad genre or harmonic_to refused) before the response starts;
+    only the encoding runs while the body is sent.
+    """
+    rows = matching_rows(index, query)
+    blocks = (
+        track_texts(index, rows[start : start + EXPORT_BLOCK].tolist())
+        for start in range(0, len(rows), EXPORT_BLOCK)
+    )
+    return file_response(file_chunks(blocks, query.format, ()), query.format, filename)
+
+
+def file_chunks(
+    blocks: Iterable[Sequence[str]], fmt: str, extra: tuple[str, ...]
+) -> Iterator[bytes]:
+    """The file's bytes, one chunk per block of track JSON texts (CSV: the header first)."""
+    if fmt == "ndjson":
+        return (("\n".join(block) + "\n").encode() for block in blocks if block)
+    return csv_chunks(blocks, (*TRACK_FIELDS, *extra))
+
+
+def csv_chunks(blocks: Iterable[Sequence[str]], columns: tuple[str, ...]) -> Iterator[bytes]:
+    """CSV of the tracks: the header row, then one chunk of rows per block."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes only where needed
+    writer.writerow(columns)
+    for block in blocks:
+        for text in block:
+            track = json.loads(text)
+            writer.writerow([csv_cell(track[column]) for column in columns])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # no block at all: the header alone
+        yield buffer.getvalue().encode()
+
+
+def csv_cell(value: Any) -> Any:
+    """One value as a CSV cell: lists joined by ';', booleans as in JSON, null as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    return value
