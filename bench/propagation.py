@@ -9,7 +9,9 @@ answered /api/v1/health with the new version 10 times in a row. Without --store 
 service/gunicorn_conf.py) serves DIR/curated/current; with --store the ingest publishes to the
 bucket and two gunicorns (2 workers each, each with its own cache folder, as on two hosts)
 serve it. The standard AWS_* variables reach the bucket: any S3 server works, e.g. SeaweedFS as
-tests/s3.py starts it. Prints the figures as JSON; timings never fail the run.
+tests/s3.py starts it. Prints the figures as JSON (start-up, publishing stage, propagation per
+round, cache size, each worker's memory before and after the reloads, its peak included);
+timings never fail the run.
 """
 
 from __future__ import annotations
@@ -125,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         starts = [start_instance(host, data_dir, args.store, started) for host in hosts]
         ports = [port for _, port in started]
+        before = [workers_memory(process) for process, _ in started]
         rounds = [round_trip(data_dir, args.store, ports, env) for _ in range(args.publishes)]
+        after = [workers_memory(process) for process, _ in started]
     finally:
         for process, _ in started:
             servers.stop(process)
@@ -137,10 +141,26 @@ def main(argv: list[str] | None = None) -> int:
         "median_s": statistics.median(reach),
         "max_s": max(reach),
         "cache_mb": [round(size / 1e6, 1) for size in cache],
+        "memory_before_reloads": before,
+        "memory_after_reloads": after,
         "rounds": rounds,
     }
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def workers_memory(master: subprocess.Popen[bytes]) -> list[dict[str, int]]:
+    """Each worker's memory in MB: resident, its peak so far (VmHWM) and private."""
+    found = []
+    for pid in servers.worker_pids(master.pid):
+        status = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        )
+        private = servers.memory_kb(pid)["private_kb"]
+        peak = int(status["VmHWM"].split()[0])
+        found.append({"rss": int(status["VmRSS"].split()[0]) // 1024, "peak": peak // 1024,
+                      "private": private // 1024})  # fmt: skip
+    return found
 
 
 def start_instance(
