@@ -215,7 +215,11 @@ def point(bucket: Bucket, version: str) -> None:
 
 
 def prune(bucket: Bucket) -> None:
-    """Delete the versions the folder's rules prune, and any incomplete (failed) upload."""
+    """Delete the versions the folder's rules prune, and any incomplete upload.
+
+    An incomplete upload is a failed one, or a concurrent publish's: that one then fails its
+    read-back or its conditional pointer write, and is refused.
+    """
     doomed = publish.prunable(bucket.log, bucket.present | {bucket.log["live"][-1]})
     incomplete = [name for name, complete in bucket.versions.items() if not complete]
     with refusing():

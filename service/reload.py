@@ -71,35 +71,39 @@ class LiveDataset:
         if self._replaced:  # by now no request holds the replaced dataset any more
             release_memory()
             self._replaced = False
-        try:
-            pointer = self.source.pointer()
-        except CuratedDatasetError as error:
-            self._warn(f"cannot read the pointer at {self.source.name}: {error}")
-            return False
-        self._warned = ""
-        if pointer == self.pointer or self._held_back(pointer):
+        pointer = self._read_pointer()
+        if pointer is None or pointer == self.pointer or self._held_back(pointer):
             return False
         started = time.monotonic()
         try:
-            dataset = self._prepare(pointer)
+            dataset = load_dataset(self.source.fetch(pointer))
         except CuratedDatasetError as error:
             self._failed = (pointer, time.monotonic())
             LOG.error("cannot load %s: %s; still serving %s", pointer, error, self.current.version)
             return False
+        self._swap(dataset, pointer, time.monotonic() - started)
+        return True
+
+    def _swap(self, dataset: Dataset, pointer: str, took: float) -> None:
+        """Serve `dataset` from now on (one reference assignment: requests see old or new)."""
         before, self.current, self.pointer = self.current.version, dataset, pointer
         gc.freeze()  # as at start-up: keep the collector from scanning the long-lived dataset
         self._replaced = True
-        LOG.info(
-            "now serving curated dataset %s (was %s), ready in %.2f s",
-            dataset.version,
-            before,
-            time.monotonic() - started,
-        )
-        return True
+        message = "now serving curated dataset %s (was %s), ready in %.2f s"
+        LOG.info(message, dataset.version, before, took)
 
-    def _prepare(self, pointer: str) -> Dataset:
-        """Fetch, verify and load a version, all before anyone sees it."""
-        return load_dataset(self.source.fetch(pointer))
+    def _read_pointer(self) -> str | None:
+        """What the pointer names, or None (warned about once) if it cannot be read."""
+        try:
+            pointer = self.source.pointer()
+        except CuratedDatasetError as error:
+            message = f"cannot read the pointer at {self.source.name}: {error}"
+            if message != self._warned:
+                LOG.warning("%s; still serving %s", message, self.current.version)
+                self._warned = message
+            return None
+        self._warned = ""
+        return pointer
 
     def _held_back(self, pointer: str) -> bool:
         """True while a pointer that failed to load waits for its retry."""
@@ -109,12 +113,6 @@ class LiveDataset:
             and failed[0] == pointer
             and time.monotonic() - failed[1] < RETRY_FAILED_S
         )
-
-    def _warn(self, message: str) -> None:
-        """Log a problem reading the pointer once, not at every look."""
-        if message != self._warned:
-            LOG.warning("%s; still serving %s", message, self.current.version)
-            self._warned = message
 
 
 def release_memory() -> None:

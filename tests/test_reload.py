@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from pathlib import Path
@@ -11,9 +12,10 @@ import pytest
 from test_publish import manifest, tables
 
 import contract as c
+from contract.store import StoreError
 from pipeline import publish
 from service import create_app
-from service.reload import LiveDataset, request_dataset
+from service.reload import LiveDataset, Source, request_dataset
 
 V1, V2 = "20260101T000000Z-a", "20260102T000000Z-b"
 
@@ -100,6 +102,29 @@ def test_a_broken_version_is_logged_and_the_old_one_kept(
     assert live(app).check() is False  # not tried again at every look
     assert caplog.text == ""
     assert served(app)[0] == V1
+
+
+def test_a_pointer_that_cannot_be_read_is_warned_about_once(
+    curated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers: list[str | Exception] = [str(curated / "current")]
+
+    def pointer() -> str:
+        answer = answers[-1]
+        if isinstance(answer, Exception):
+            raise answer
+        return os.path.realpath(answer)
+
+    watched = LiveDataset(Source("the test's pointer", pointer, Path))
+    answers.append(StoreError("cannot read s3://b/current.json: Connection refused"))
+    with caplog.at_level("WARNING", logger="service"):
+        assert watched.check() is False
+        assert watched.check() is False
+    assert caplog.text.count("cannot read the pointer at the test's pointer: cannot read") == 1
+    assert f"still serving {V1}" in caplog.text
+    publish.publish(tables(0.9), curated, manifest(V2))
+    answers.append(str(curated / "current"))  # the store answers again
+    assert watched.check() is True and watched.current.version == V2
 
 
 def test_a_replaced_dataset_is_freed_without_a_collection(curated: Path) -> None:
