@@ -196,3 +196,13 @@ def test_the_service_refuses_to_start_without_a_published_or_reachable_store(
     finally:
         stop(server)
     assert "cannot serve: " + message.format(url=s3_store.url()) in log.read_text()
+
+
+def test_a_malformed_store_is_refused_naming_the_variable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("ERROR", logger="service"), pytest.raises(c.CuratedDatasetError):
+        create_app({"STORE": "kapiko-data/prod", "CACHE_DIR": str(tmp_path)})
+    assert "cannot serve: KAPIKO_STORE='kapiko-data/prod' is not a store location: expected " in (
+        caplog.text
+    )
