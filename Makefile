@@ -52,8 +52,9 @@ versions: $(STAMP) ## List the curated versions: created_at, tracks, which is cu
 $(CURATED):
 	$(MAKE) ingest
 
+# With KAPIKO_STORE set the service reads the bucket, so no local dataset is needed.
 .PHONY: serve
-serve: $(STAMP) $(CURATED) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
+serve: $(STAMP) $(if $(KAPIKO_STORE),,$(CURATED)) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
 	$(VENV)/bin/gunicorn --config service/gunicorn_conf.py 'service:create_app()'
 
 .PHONY: browser-deps
@@ -88,8 +89,8 @@ lock: ## Re-resolve constraints.txt from pyproject.toml in a scratch environment
 	rm -rf .lock-venv
 
 .PHONY: clean
-clean: ## Remove the environment and every built data file (raw CSVs, curated, runs)
-	rm -rf $(VENV) data/curated/versions data/curated/current data/curated/previous data/runs
+clean: ## Remove the environment and every built data file (raw CSVs, curated, runs, cache)
+	rm -rf $(VENV) data/curated/versions data/curated/current data/curated/previous data/runs data/cache
 	rm -f data/raw/*.csv data/raw/upstream.json
 
 # ---------------------------------------------------------------- benchmarks (bench/, docs/performance.md)

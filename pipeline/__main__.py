@@ -16,6 +16,7 @@ from pipeline.settings import Settings
 # Modules that import Polars (~0.15 s) are imported in the commands that need them, so that a
 # `make raw` with every raw file present, the first step of every `make ingest`, needs none.
 if TYPE_CHECKING:
+    from contract.store import S3Store
     from pipeline.run import RunResult
 
 MAX_BAD_SHARE_ENV = "KAPIKO_MAX_BAD_SHARE"
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         data_docs=not args.no_data_docs,
         keep_runs=args.keep_runs,
+        store=_store(parser),
     )
     try:
         return int(args.command(settings, args) or 0)
@@ -111,6 +113,13 @@ def command_rollback(settings: Settings, args: argparse.Namespace) -> None:
     """Make the version before the current one (or --version) current again."""
     from pipeline import history, publish
 
+    if settings.store is not None:
+        from pipeline import publish_s3
+
+        with publish.exclusive(settings.curated_dir):
+            where, was = publish_s3.rollback(settings.store, args.version)
+        print(f"current dataset is now {where} (was {was}); `make versions` lists them all")
+        return
     before = history.current_version(settings.curated_dir)
     with publish.exclusive(settings.curated_dir):
         live = publish.rollback(settings.curated_dir, args.version)
@@ -121,8 +130,15 @@ def command_versions(settings: Settings, args: argparse.Namespace) -> None:
     """List every published version: created_at, tracks, and which is current."""
     from pipeline import history
 
-    log = history.load(settings.curated_dir)
-    listed = history.states(log, settings.curated_dir)
+    if settings.store is not None:
+        from pipeline import publish_s3
+
+        bucket = publish_s3.open_bucket(settings.store)
+        log, present = bucket.log, bucket.present
+    else:
+        log = history.load(settings.curated_dir)
+        present = history.present(settings.curated_dir)
+    listed = history.states(log, present)
     if not listed:
         print("no version has been published yet: run `make ingest`")
         return
@@ -214,6 +230,18 @@ def _at_least_one(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
+
+
+def _store(parser: argparse.ArgumentParser) -> S3Store | None:
+    """The S3 store $KAPIKO_STORE names, or None for the local folder; a usage error if bad."""
+    if not os.environ.get("KAPIKO_STORE", "").strip():
+        return None  # the usual case: no need to import contract (and Polars) yet
+    from contract.store import StoreError, store_from_env
+
+    try:
+        return store_from_env()
+    except StoreError as error:
+        parser.error(str(error))
 
 
 def _max_bad_share(parser: argparse.ArgumentParser, given: float | None) -> float:

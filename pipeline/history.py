@@ -7,12 +7,15 @@
 the versions that have been current, oldest first, without those rolled away from: its last
 entry is `current`, and `make rollback` makes the one before it current. A rolled-away version
 comes back only when asked for by name. The file is rewritten whole and swapped in by a rename.
+The S3 store keeps the same log beside its versions (pipeline/publish_s3.py): everything here
+but load and save works on either, given the versions present there.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,13 +40,29 @@ def load(curated_dir: Path) -> History:
             f"{curated_dir / HISTORY} is unreadable ({error}): fix it, or delete it to rebuild "
             "it from the version folders"
         ) from None
+    folders = {folder.name: folder for folder in _folders(curated_dir)}
+    return reconcile(
+        history, list(folders), current_version(curated_dir), lambda name: _entry(folders[name])
+    )
+
+
+def reconcile(
+    history: History,
+    present: list[str],
+    current: str | None,
+    describe: Callable[[str], dict[str, Any]],
+) -> History:
+    """Add the versions present but not logged (described by `describe`) and the live pointer.
+
+    Wherever the versions are kept (a folder, a bucket), the history follows them: a version
+    found there without an entry gets one, and `current` ends the live path.
+    """
     first_time = not history["versions"]
-    current = current_version(curated_dir)
-    for folder in _folders(curated_dir):
-        if entry(history, folder.name) is None:
-            history["versions"].append(_entry(folder, published_at=None))
-            if first_time and current is not None and folder.name <= current:
-                history["live"].append(folder.name)  # names start with a UTC timestamp
+    for name in sorted(present):
+        if entry(history, name) is None:
+            history["versions"].append(describe(name))
+            if first_time and current is not None and name <= current:
+                history["live"].append(name)  # names start with a UTC timestamp
     if current is not None and current in history["live"]:
         history["live"] = history["live"][: history["live"].index(current) + 1]
     elif current is not None:
@@ -61,11 +80,13 @@ def save(curated_dir: Path, history: History) -> None:
 def record_publish(history: History, version_dir: Path, fresh_start: bool) -> None:
     """Log a newly published version as current; with no live dataset before, start afresh."""
     if entry(history, version_dir.name) is None:
-        history["versions"].append(_entry(version_dir, published_at=_now()))
+        history["versions"].append(_entry(version_dir, published_at=now()))
     history["live"] = [*([] if fresh_start else history["live"]), version_dir.name]
 
 
-def rollback_target(history: History, curated_dir: Path, version: str | None) -> str:
+def rollback_target(
+    history: History, present: Collection[str], version: str | None, where: str
+) -> str:
     """The version a rollback makes current: the one before current, or `version`; else refuse."""
     if not history["live"]:
         raise PublishError("nothing is published yet: run `make ingest` first")
@@ -87,10 +108,10 @@ def rollback_target(history: History, curated_dir: Path, version: str | None) ->
             f"version {target} was pruned on {found['pruned_at']} (only the current version "
             "and the ones just before it are kept): `make versions` lists what is left"
         )
-    if not (curated_dir / c.VERSIONS_DIR / target).is_dir():
+    if target not in present:
         raise PublishError(
-            f"version {target} is gone from {curated_dir / c.VERSIONS_DIR} (deleted outside "
-            "the pipeline): `make versions` lists what is left"
+            f"version {target} is gone from {where} (deleted outside the pipeline): "
+            "`make versions` lists what is left"
         )
     return target
 
@@ -106,17 +127,17 @@ def record_pruned(history: History, names: list[str]) -> None:
     for name in names:
         found = entry(history, name)
         if found is not None:
-            found["pruned_at"] = _now()
+            found["pruned_at"] = now()
 
 
-def states(history: History, curated_dir: Path) -> list[tuple[dict[str, Any], str]]:
+def states(history: History, present: Collection[str]) -> list[tuple[dict[str, Any], str]]:
     """Every version with its state: current, earlier, rolled back, pruned or missing."""
     live = history["live"]
 
     def state(item: dict[str, Any]) -> str:
         if item.get("pruned_at"):
             return "pruned"
-        if not (curated_dir / c.VERSIONS_DIR / item["version"]).is_dir():
+        if item["version"] not in present:
             return "missing"
         if live and item["version"] == live[-1]:
             return "current"
@@ -136,18 +157,29 @@ def current_version(curated_dir: Path) -> str | None:
     return link.resolve().name if link.is_symlink() else None
 
 
+def present(curated_dir: Path) -> set[str]:
+    """The names of the version folders on disk."""
+    versions = curated_dir / c.VERSIONS_DIR
+    return {folder.name for folder in _folders(curated_dir)} if versions.is_dir() else set()
+
+
 def _folders(curated_dir: Path) -> list[Path]:
     versions = curated_dir / c.VERSIONS_DIR
     return sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _entry(folder: Path, published_at: str | None) -> dict[str, Any]:
+def _entry(folder: Path, published_at: str | None = None) -> dict[str, Any]:
     try:
         manifest = json.loads((folder / c.MANIFEST).read_text())
     except (OSError, ValueError):
         manifest = {}
+    return described(folder.name, manifest, published_at)
+
+
+def described(version: str, manifest: dict[str, Any], published_at: str | None) -> dict[str, Any]:
+    """A version's history entry, from its manifest ({} when unreadable)."""
     return {
-        "version": folder.name,
+        "version": version,
         "created_at": manifest.get("created_at"),
         "tracks": manifest.get("files", {}).get(c.TRACKS, {}).get("rows"),
         "published_at": published_at,
@@ -155,5 +187,5 @@ def _entry(folder: Path, published_at: str | None) -> dict[str, Any]:
     }
 
 
-def _now() -> str:
+def now() -> str:
     return c.rfc3339(datetime.now(UTC))

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -108,24 +108,13 @@ def publish(
     """
     version = manifest["version"]
     versions = curated_dir / c.VERSIONS_DIR
-    staging = versions / f".staging-{version}"
     final = versions / version
     if final.exists():
         raise PublishError(f"version {version} already exists in {versions}")
     log = history.load(curated_dir)  # before the new folder exists: it is logged as published
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = stage(tables, versions / f".staging-{version}", manifest, extras)
     try:
-        staging.mkdir(parents=True)
-        for extra in extras:
-            if extra.is_dir():
-                shutil.copytree(extra, staging / extra.name)
-            elif extra.is_file():
-                shutil.copy2(extra, staging / extra.name)
-        write_dataset(tables, staging, manifest)
         os.replace(staging, final)
-    except PublishError:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(f"could not write the new dataset under {versions}: {error}") from None
@@ -137,11 +126,40 @@ def publish(
     return final
 
 
+def stage(
+    tables: Mapping[str, pl.DataFrame],
+    staging: Path,
+    manifest: dict[str, Any],
+    extras: Sequence[Path] = (),
+) -> Path:
+    """Write a whole version (tables, manifest, extras) into the new folder `staging`, verified.
+
+    On any failure the folder is removed again and a PublishError says what went wrong.
+    """
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        for extra in extras:
+            if extra.is_dir():
+                shutil.copytree(extra, staging / extra.name)
+            elif extra.is_file():
+                shutil.copy2(extra, staging / extra.name)
+        write_dataset(tables, staging, manifest)
+    except PublishError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PublishError(f"could not write the new dataset to {staging}: {error}") from None
+    return staging
+
+
 def rollback(curated_dir: Path, version: str | None = None) -> Path:
     """Make the version before current (or `version`) current again; return its folder."""
     log = history.load(curated_dir)
-    target = history.rollback_target(log, curated_dir, version)
-    folder = curated_dir / c.VERSIONS_DIR / target
+    versions = curated_dir / c.VERSIONS_DIR
+    target = history.rollback_target(log, history.present(curated_dir), version, str(versions))
+    folder = versions / target
     try:
         c.read_manifest(folder)
     except c.CuratedDatasetError as error:
@@ -160,18 +178,26 @@ def prune_versions(curated_dir: Path, keep: int = KEEP_VERSIONS) -> list[Path]:
     rollback to it is refused with a reason. Folders the pipeline is writing are left alone.
     """
     log = history.load(curated_dir)
-    kept = set(log["live"][-keep:])
-    doomed = [
-        curated_dir / c.VERSIONS_DIR / item["version"]
-        for item, state in history.states(log, curated_dir)
-        if state in ("earlier", "rolled back") and item["version"] not in kept
-    ]
+    names = prunable(log, history.present(curated_dir), keep)
+    doomed = [curated_dir / c.VERSIONS_DIR / name for name in names]
     for folder in doomed:
         shutil.rmtree(folder)
     history.record_pruned(log, [folder.name for folder in doomed])
     history.save(curated_dir, log)
     _point_previous(curated_dir, log)
     return doomed
+
+
+def prunable(
+    log: history.History, present: Collection[str], keep: int = KEEP_VERSIONS
+) -> list[str]:
+    """The versions a prune deletes: every one present but current and the `keep - 1` before it."""
+    kept = set(log["live"][-keep:])
+    return [
+        item["version"]
+        for item, state in history.states(log, present)
+        if state in ("earlier", "rolled back") and item["version"] not in kept
+    ]
 
 
 def prune_runs(runs_dir: Path, keep: int, current: Path) -> list[Path]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +53,7 @@ def ingest(settings: Settings, log: Log = _stderr) -> RunResult:
     paths = raw_paths(genres, settings.raw_dir)
     inputs = inputs_digest(genres, paths, settings.max_bad_share)
     with publish.exclusive(settings.curated_dir):
-        live = publish.current_manifest(settings.curated_dir)
+        live = _live_manifest(settings)
         if live and live.get("inputs_sha256") == inputs and not settings.force:
             log(f"dataset is up to date: version {live['version']} was built from these inputs")
             return RunResult("up-to-date", live["version"], None, live.get("genres", {}))
@@ -105,16 +105,37 @@ def _run(
     try:
         final = clock.step(
             "publishing",
-            lambda: publish.publish(
-                curated.tables, settings.curated_dir, manifest, (run_dir / "data_docs", page)
-            ),
+            lambda: _publish(settings, curated.tables, manifest, (run_dir / "data_docs", page)),
         )
     except PipelineError as error:
         version = (live or {}).get("version")
         write_quality_report(run_dir, started, "refused", version, outcome=outcome, refusal=error)
         raise
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    return RunResult("published", manifest["version"], run_dir, summary, str(final))
+    return RunResult("published", manifest["version"], run_dir, summary, final)
+
+
+def _live_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The published dataset's manifest: in the S3 store if one is set, else in curated_dir."""
+    if settings.store is None:
+        return publish.current_manifest(settings.curated_dir)
+    from pipeline import publish_s3
+
+    return publish_s3.current_manifest(settings.store)
+
+
+def _publish(
+    settings: Settings,
+    tables: dict[str, pl.DataFrame],
+    manifest: dict[str, Any],
+    extras: Sequence[Path],
+) -> str:
+    """Publish to the S3 store if one is set, else to curated_dir; where the version went."""
+    if settings.store is None:
+        return str(publish.publish(tables, settings.curated_dir, manifest, extras))
+    from pipeline import publish_s3
+
+    return publish_s3.publish_version(tables, settings.store, manifest, extras)
 
 
 def raw_paths(genres: list[Genre], raw_dir: Path) -> dict[str, Path]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # contract imports Polars; a Settings is made before anything needs it
+    from contract.store import S3Store
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,7 @@ class Settings:
     force: bool = False
     data_docs: bool = True
     keep_runs: int = 10  # run reports kept in runs_dir, the current run's included
+    store: S3Store | None = None  # KAPIKO_STORE: publish to this bucket instead of curated_dir
 
     @property
     def raw_dir(self) -> Path:

@@ -21,14 +21,14 @@ from service.neighbours import (
 )
 from service.openapi import openapi_document
 from service.queries import Listing, list_tracks, track_by_id, tracks_by_ids
+from service.reload import request_dataset
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def dataset() -> Dataset:
-    """The dataset this worker loaded at start-up."""
-    dataset: Dataset = current_app.extensions["kapiko"]
-    return dataset
+    """The dataset this request is answered from, the same at every call (service/reload.py)."""
+    return request_dataset()
 
 
 def query_args(specs: tuple[params.Param, ...]) -> dict[str, Any]:

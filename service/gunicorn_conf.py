@@ -49,4 +49,7 @@ def on_starting(server: object) -> None:
 
     import service  # noqa: F401  (imported for its side effect: the modules are loaded)
 
+    if os.environ.get("KAPIKO_STORE", "").strip():
+        import boto3  # noqa: F401  (serving a bucket: boto3's modules too, about 9 MB)
+
     gc.freeze()

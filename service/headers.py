@@ -8,16 +8,18 @@ response that already has Access-Control-Allow-Origin as it is. A test checks th
 headers equal the ones flask-cors sets, so the two cannot drift apart.
 
 Caching: the data only changes when a new dataset version is published, so a successful GET/HEAD
-of the API (JSON, a CSV or NDJSON file, a streamed export alike) gets an ETag made of the dataset
-version and a checksum of the full URL (path and query), and
-`Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching If-None-Match gets 304, and a
-streamed body is then never generated. The explorer's static files change with the code, not
-the dataset: service/explorer.py gives them their own validators.
+of the API (JSON, a CSV or NDJSON file, a streamed export alike) gets an ETag made of the
+version of the dataset that answered it (service/reload.py) and a checksum of the full URL
+(path and query), and `Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching
+If-None-Match gets 304, and a streamed body is then never generated. The explorer's static
+files change with the code, not the dataset: service/explorer.py gives them their own
+validators.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 from flask import Flask, Request, Response, request
 from flask_cors import CORS
@@ -42,8 +44,11 @@ def etag_for(version: str, full_path: str) -> str:
     return f'"{version}-{zlib.crc32(full_path.encode()):08x}"'
 
 
-def register_headers(app: Flask, version: str, max_age: int) -> None:
-    """Add the CORS headers to every response of app and the caching headers to GETs."""
+def register_headers(app: Flask, version: Callable[[], str], max_age: int) -> None:
+    """Add the CORS headers to every response of app and the caching headers to GETs.
+
+    `version()` names the dataset version the request was answered from (it changes on reload).
+    """
     cache_control = f"public, max-age={max_age}"
 
     def finish(response: Response) -> WerkzeugResponse:
@@ -57,7 +62,8 @@ def register_headers(app: Flask, version: str, max_age: int) -> None:
             if req.endpoint in UNCACHED_ENDPOINTS:
                 response.headers.add("Cache-Control", "no-store")
             else:
-                return _cacheable(response, req, etag_for(version, req.full_path), cache_control)
+                etag = etag_for(version(), req.full_path)
+                return _cacheable(response, req, etag, cache_control)
         return response
 
     app.after_request(finish)

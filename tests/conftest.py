@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from s3 import BUCKET, S3Server, seaweedfs
 
+from contract.store import S3Store
 from pipeline import extract
 from pipeline.__main__ import main
 from pipeline.run import Settings, ingest
 
 pytest_plugins = ["browser"]  # tests/browser.py: offline headless Chromium fixtures
+
+# Each test says where its data is: settings exported in the developer's shell must not leak
+# into the app, the pipeline or the servers the tests start (they inherit this environment).
+for _setting in (
+    "KAPIKO_STORE",
+    "KAPIKO_CACHE_DIR",
+    "KAPIKO_RELOAD_INTERVAL",
+    "KAPIKO_CURATED_DIR",
+):
+    os.environ.pop(_setting, None)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE = PROJECT_ROOT / "data" / "raw" / "genres.toml"
@@ -144,3 +158,19 @@ def assert_canonical_error(response: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert isinstance(body["error"], str) and len(body["error"]) > 5
     return dict(body)
+
+
+# ---------------------------------------------------------------- the S3 store (tests/s3.py)
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS) for one test module, on 127.0.0.1, stopped after it."""
+    with seaweedfs(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture()
+def s3_store(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, request: Any) -> S3Store:
+    """A prefix of the test bucket for this test alone, with the server's AWS_* variables set."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return S3Store(BUCKET, re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:80])

@@ -34,16 +34,23 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    curated: Path, log: Path, port: int, env: Mapping[str, str] | None = None, workers: int = 2
+    curated: Path | None,
+    log: Path,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    workers: int = 2,
 ) -> subprocess.Popen[bytes]:
-    """gunicorn with service/gunicorn_conf.py on 127.0.0.1:port, its output to `log`."""
+    """gunicorn with service/gunicorn_conf.py on 127.0.0.1:port, its output to `log`.
+
+    It serves `curated`, or (None) the S3 store that KAPIKO_STORE in `env` names.
+    """
     environment = {
         **{k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"},
         "HOME": str(log.parent),  # where gunicorn would put its control socket
         "KAPIKO_HOST": "127.0.0.1",
         "KAPIKO_PORT": str(port),
         "KAPIKO_WORKERS": str(workers),
-        "KAPIKO_CURATED_DIR": str(curated),
+        **({} if curated is None else {"KAPIKO_CURATED_DIR": str(curated)}),
         **(env or {}),
     }
     command = [
@@ -108,7 +115,7 @@ class Served:
 
 @contextmanager
 def gunicorn(
-    curated: Path, folder: Path, env: Mapping[str, str] | None = None, workers: int = 2
+    curated: Path | None, folder: Path, env: Mapping[str, str] | None = None, workers: int = 2
 ) -> Iterator[Served]:
     """A ready gunicorn serving `curated`, stopped on exit; its log is folder/gunicorn.log."""
     folder.mkdir(parents=True, exist_ok=True)

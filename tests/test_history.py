@@ -28,7 +28,9 @@ def test_without_a_history_file_the_versions_up_to_current_are_the_rollback_path
     old_layout(tmp_path, current=NAMES[1])
     log = history.load(tmp_path)
     assert log["live"] == NAMES[:2]
-    assert [(item["version"], state) for item, state in history.states(log, tmp_path)] == [
+    assert [
+        (item["version"], state) for item, state in history.states(log, history.present(tmp_path))
+    ] == [
         (NAMES[0], "earlier"),
         (NAMES[1], "current"),
         (NAMES[2], "rolled back"),
@@ -74,7 +76,10 @@ def test_a_version_deleted_by_hand_is_listed_as_missing_and_not_rolled_back_to(
     shutil.rmtree(tmp_path / "versions" / NAMES[1])
     log = history.load(tmp_path)
     assert (
-        dict((item["version"], state) for item, state in history.states(log, tmp_path))[NAMES[1]]
+        dict(
+            (item["version"], state)
+            for item, state in history.states(log, history.present(tmp_path))
+        )[NAMES[1]]
         == "missing"
     )
     with pytest.raises(PublishError, match="is gone from"):

@@ -269,7 +269,8 @@ def test_make_targets_pass_the_version_through(
 ) -> None:
     monkeypatch.setenv("VERSION", "from-the-environment")  # must not leak into a rollback
     dry_run = subprocess.run(
-        ["make", "--dry-run", *target],
+        # Under `make test` this is a sub-make, which would end its output with "Leaving directory".
+        ["make", "--dry-run", "--no-print-directory", *target],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
