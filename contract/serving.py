@@ -123,9 +123,12 @@ ARRAYS: dict[str, Array] = {
     "texts": Array("uint8", ("",), "every track's JSON text, UTF-8, one after another"),
     "text_offsets": Array("int64", ("n+1",), "track r's text: texts[o[r]:o[r + 1]]"),
     "similarity": Array(
-        "float64", ("n", str(len(SIMILARITY_FEATURES))), "z-scores in the similarity space"
+        "float64", (str(len(SIMILARITY_FEATURES)), "n"), "z-scores in the similarity space"
     ),
-    "norms": Array("float64", ("n",), "each row's squared length in the similarity space"),
+    "similarity32": Array(
+        "float32", (str(len(SIMILARITY_FEATURES)), "n"), "the same z-scores in float32"
+    ),
+    "norms32": Array("float32", ("n",), "each row's squared length in the space, float32"),
     "recording": Array("int32", ("n",), "a code shared by rows with the same name and artists"),
     "centroids": Array(
         "float64", ("g", str(len(SIMILARITY_FEATURES))), "each genre's mean z-scores"

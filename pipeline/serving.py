@@ -51,7 +51,8 @@ def serving_arrays(tables: dict[str, pl.DataFrame]) -> Iterator[tuple[str, Part]
     del texts[:]
     matrix = similarity_matrix(tracks, tables[c.FEATURE_STATS])
     yield "similarity", matrix
-    yield "norms", np.einsum("ij,ij->i", matrix, matrix)
+    yield "similarity32", matrix.astype(np.float32)
+    yield "norms32", np.einsum("ij,ij->j", matrix, matrix).astype(np.float32)
     recording = tracks.select(pl.struct("name", "artists").rank("dense")).to_series()
     yield "recording", recording.to_numpy().astype(np.int32)
     yield "centroids", centroids(matrix, genre_rows, genre_bounds)
@@ -177,20 +178,21 @@ def track_texts(
 
 
 def similarity_matrix(tracks: pl.DataFrame, stats: pl.DataFrame) -> np.ndarray:
-    """Every row's z-scores in the similarity space (contract.SIMILARITY_FEATURES order)."""
+    """Every row's z-scores in the similarity space: one row per feature (SIMILARITY_FEATURES
+    order), one column per track, so a scan reads each feature's values one after another."""
     columns = []
     for feature, transform, mean, std in stats.iter_rows():
         values = tracks[feature].to_numpy().astype(np.float64)
         values = np.sqrt(values) if transform == "sqrt" else values
         columns.append((values - mean) / std if std > 0 else np.zeros_like(values))
-    return np.ascontiguousarray(np.column_stack(columns))
+    return np.ascontiguousarray(np.vstack(columns))
 
 
 def centroids(matrix: np.ndarray, genre_rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Each genre's mean z-scores (NaN for a genre without tracks)."""
-    out = np.full((len(bounds) - 1, matrix.shape[1]), np.nan)
+    out = np.full((len(bounds) - 1, matrix.shape[0]), np.nan)
     for code in range(len(bounds) - 1):
         members = genre_rows[bounds[code] : bounds[code + 1]]
         if len(members):
-            out[code] = matrix[members].mean(axis=0)
+            out[code] = matrix[:, members].mean(axis=1)
     return out

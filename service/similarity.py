@@ -25,7 +25,9 @@ from contract import SIMILARITY_FEATURES, CuratedDatasetError
 
 Point = dict[str, float]  # feature -> z-score
 TIE = 1e-9  # distances closer than this (after rounding to it) are equal: ordered by id
-SLACK = 1e-8  # bound on the expanded form's rounding error in a squared distance (~1e-12)
+FLOAT32_ERROR = 1e-6  # relative error bound of a float32 key, 11 roundings of 2^-24 and margin
+SAMPLE_FROM, SAMPLE_STEP = 16_384, 32  # over this many keys, find the cut from every 32nd first
+GATHER_SHARE = 8  # measure only the candidates when they are under an eighth of the rows
 POSITION = {feature: i for i, feature in enumerate(SIMILARITY_FEATURES)}
 
 
@@ -33,8 +35,10 @@ POSITION = {feature: i for i, feature in enumerate(SIMILARITY_FEATURES)}
 class FeatureSpace:
     """Each row's z-score per feature, how to convert values, recordings and genre centroids."""
 
-    matrix: np.ndarray  # rows x SIMILARITY_FEATURES z-scores, float64, C order
-    norms: np.ndarray  # each row's squared length over all the features
+    matrix: np.ndarray  # SIMILARITY_FEATURES x rows z-scores, float64: feature-major
+    matrix32: np.ndarray  # the same in float32, for the first pass of a nine-feature scan
+    norms32: np.ndarray  # each row's squared length over all the features, float32
+    max_length: float  # the longest row's length, for the float32 keys' error bound
     stats: dict[str, tuple[str, float, float]]  # feature -> (transform, mean, std)
     recording: np.ndarray  # row -> code shared by the rows with the same name and artists
     centroids: dict[str, Point]  # genre -> mean z-score of its member tracks (empty: no tracks)
@@ -55,7 +59,9 @@ def feature_space(
     }
     return FeatureSpace(
         matrix=arrays["similarity"],
-        norms=arrays["norms"],
+        matrix32=arrays["similarity32"],
+        norms32=arrays["norms32"],
+        max_length=math.sqrt(float(np.max(arrays["norms32"]))) if len(arrays["norms32"]) else 0.0,
         stats={f: (r["transform"], r["mean"], r["std"]) for f, r in by_feature.items()},
         recording=arrays["recording"],
         centroids=centroids,
@@ -84,31 +90,57 @@ def from_z(space: FeatureSpace, feature: str, z: float) -> float:
 
 def point_of(space: FeatureSpace, row: int, features: tuple[str, ...]) -> Point:
     """A track's coordinates in the chosen features."""
-    return {f: float(space.matrix[row, POSITION[f]]) for f in features}
+    return {f: float(space.matrix[POSITION[f], row]) for f in features}
 
 
 def exact_squared(space: FeatureSpace, point: Point, rows: np.ndarray | None) -> np.ndarray:
     """Squared distance from `point` to each of `rows` (every row if None), directly."""
-    columns = [POSITION[f] for f in point]
-    matrix = space.matrix if rows is None else space.matrix[rows]
-    diff = matrix[:, columns] - np.array(list(point.values()))
-    return np.einsum("ij,ij->i", diff, diff)
+    if rows is not None:  # a few rows: one gather, then whole-array arithmetic
+        features = np.array([POSITION[f] for f in point])
+        diff = space.matrix[np.ix_(features, rows)] - np.array(list(point.values()))[:, None]
+        diff *= diff
+        return diff.sum(axis=0)
+    total = np.zeros(space.matrix.shape[1])  # every row: one feature at a time, little memory
+    for feature, target in point.items():
+        diff = space.matrix[POSITION[feature]] - target
+        diff *= diff
+        total += diff
+    return total
 
 
-def squared_distances(
+def order_keys(
     space: FeatureSpace, point: Point, rows: np.ndarray | None
-) -> tuple[np.ndarray, bool]:
-    """Squared distances to `rows` (every row if None), and whether they are the expanded,
-    approximate form (all features) rather than the direct one (a subset)."""
+) -> tuple[np.ndarray, float]:
+    """Keys that order `rows` (every row if None) by distance to `point`, and the bound on
+    their error. Over all nine features: |x|^2 - 2x.q (the squared distance less |q|^2) in one
+    pass over the float32 copy of the feature-major matrix, whose rounding the bound covers;
+    for a subset, the exact squared distances (bound 0)."""
     if len(point) < len(SIMILARITY_FEATURES):
-        return exact_squared(space, point, rows), False
+        return exact_squared(space, point, rows), 0.0
     target = np.array([point[f] for f in SIMILARITY_FEATURES])
-    matrix = space.matrix if rows is None else space.matrix[rows]
-    norms = space.norms if rows is None else space.norms[rows]
-    d2 = matrix @ (-2.0 * target)
-    d2 += norms
-    d2 += float(target @ target)
-    return np.maximum(d2, 0.0, out=d2), True
+    twice = (-2.0 * target).astype(np.float32)
+    if rows is not None and len(rows) * GATHER_SHARE < len(space.norms32):  # a few: gather them
+        keys = twice @ space.matrix32[:, rows]
+        keys += space.norms32[rows]
+    else:  # many: scanning all beats gathering nine columns
+        keys = twice @ space.matrix32
+        keys += space.norms32
+        keys = keys if rows is None else keys[rows]
+    # float32 keeps 24 bits: 11 roundings of terms at most (|q| + |x|)^2 each stay under this
+    bound = FLOAT32_ERROR * (math.sqrt(float(target @ target)) + space.max_length) ** 2
+    return keys, bound
+
+
+def smallest(keys: np.ndarray, k: int) -> tuple[float, np.ndarray | None]:
+    """The k-th smallest key, and (when found so) the positions of every key up to a bound at
+    least that large. Over many keys, a sample's k-th smallest gives that bound first and leaves
+    a few thousand to sort: np.partition of 90,000 keys takes 0.9 ms, this 0.04 ms."""
+    sample = keys[::SAMPLE_STEP]
+    if len(keys) > SAMPLE_FROM and k <= len(sample):
+        bound = np.partition(sample, k - 1)[k - 1]  # at least k keys lie at or below it
+        below = np.flatnonzero(keys <= bound)
+        return float(np.partition(keys[below], k - 1)[k - 1]), below
+    return float(np.partition(keys, k - 1)[k - 1]), None
 
 
 @dataclass(frozen=True)
@@ -134,32 +166,40 @@ def nearest(
     `candidates` are rows in ascending order (every row if None), `keep` a mask over them (the
     filters), and rows of the given `recordings` are left out (the seed and its other releases).
     """
-    d2, approximate = squared_distances(space, point, candidates)
-    recording = space.recording if candidates is None else space.recording[candidates]
-    left_out = np.isin(recording, recordings)
-    if keep is not None:
-        left_out |= ~keep
-    d2[left_out] = np.inf
-    total = len(d2) - int(np.count_nonzero(left_out))
+    rows = candidates
+    if keep is not None:  # only the rows that pass the filters are measured
+        rows = np.flatnonzero(keep) if candidates is None else candidates[keep]
+    keys, error = order_keys(space, point, rows)
+    recording = space.recording if rows is None else space.recording[rows]
+    seeds = np.zeros(len(recording), dtype=bool)
+    for code in recordings:  # at most five: comparisons beat np.isin (0.44 ms at 90,000 rows)
+        seeds |= recording == code
+    left_out = np.flatnonzero(seeds)
+    keys[left_out] = np.inf
+    total = len(keys) - len(left_out)
     if start >= total:
         return Neighbours(np.empty(0, dtype=np.int64), np.empty(0), total)
     k = min(stop, total)
-    cut = math.sqrt(np.partition(d2, k - 1)[k - 1]) + TIE
-    slack = SLACK if approximate else 0.0
-    chosen = np.flatnonzero(d2 <= cut * cut + slack)  # every row that may tie at the cut
+    approximate = error > 0
+    offset = sum(point[f] ** 2 for f in point) if approximate else 0.0  # key + |q|^2 = d^2
+    kth, below = smallest(keys, k)
+    cut = math.sqrt(max(kth + 2 * error + offset, 0.0)) + TIE
+    limit = cut * cut - offset + 2 * error  # every row that may be at or before the cut
+    if below is not None and limit <= keys[below].max():
+        chosen = below[keys[below] <= limit]
+    else:
+        chosen = np.flatnonzero(keys <= limit)
+    chosen_rows = chosen if rows is None else rows[chosen]
     if approximate:  # measure the few near the cut directly, and cut again
-        rows = chosen if candidates is None else candidates[chosen]
-        exact = exact_squared(space, point, rows)
+        exact = exact_squared(space, point, chosen_rows)
         cut = math.sqrt(np.partition(exact, k - 1)[k - 1]) + TIE
         near = exact <= cut * cut
-        chosen, d2_chosen = chosen[near], exact[near]
+        chosen_rows, d2 = chosen_rows[near], exact[near]
     else:
-        d2_chosen = d2[chosen]
-    distances = np.sqrt(d2_chosen)
-    order = np.lexsort((chosen, np.rint(distances / TIE)))[start:stop]
-    chosen, distances = chosen[order], distances[order]
-    rows = chosen if candidates is None else candidates[chosen]
-    return Neighbours(rows, distances, total)
+        d2 = keys[chosen]
+    distances = np.sqrt(d2)
+    order = np.lexsort((chosen_rows, np.rint(distances / TIE)))[start:stop]
+    return Neighbours(chosen_rows[order], distances[order], total)
 
 
 def mean_point(vectors: list[Point], features: tuple[str, ...]) -> Point:

@@ -6,6 +6,7 @@ distance below is worked out by hand: 3-4-5 triangles and small integers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -76,6 +77,20 @@ def space_of(rows: list[tuple[str, str, float, float]]) -> FeatureSpace:
     return feature_space(in_memory(tables), stats, ("g",))
 
 
+def space_from(matrix: np.ndarray, recording: np.ndarray) -> FeatureSpace:
+    """A space over a feature-major matrix of z-scores, as the pipeline would write it."""
+    norms = (matrix**2).sum(axis=0)
+    return FeatureSpace(
+        matrix=matrix,
+        matrix32=matrix.astype(np.float32),
+        norms32=norms.astype(np.float32),
+        max_length=float(np.sqrt(norms.max())),
+        stats={},
+        recording=recording,
+        centroids={},
+    )
+
+
 def test_nearest_is_exact_ties_by_id_and_leaves_out_the_recording() -> None:
     space = space_of(ROWS)
     one = {"energy": 0.0, "valence": 0.0}
@@ -121,12 +136,8 @@ def test_standardise_with_a_square_root_and_a_zero_spread() -> None:
 
 def test_values_and_z_scores_convert_both_ways() -> None:
     space = space_of(ROWS)
-    sqrt_space = FeatureSpace(
-        space.matrix,
-        space.norms,
-        {**space.stats, "speechiness": ("sqrt", 0.5, 0.25)},
-        space.recording,
-        space.centroids,
+    sqrt_space = dataclasses.replace(
+        space, stats={**space.stats, "speechiness": ("sqrt", 0.5, 0.25)}
     )
     assert to_z(sqrt_space, "speechiness", 0.25) == 0.0  # sqrt(0.25) = 0.5, the mean
     assert to_z(sqrt_space, "speechiness", 1.0) == 2.0  # (1 - 0.5) / 0.25
@@ -152,14 +163,33 @@ def test_the_expanded_scan_agrees_with_the_direct_one_on_random_points() -> None
     rng = np.random.default_rng(7)
     rows = [(f"T{n}", "A", 0.0, 0.0) for n in range(300)]
     space = space_of(rows)
-    matrix = np.round(rng.normal(size=(300, len(c.SIMILARITY_FEATURES))), 1)  # many ties
-    space = FeatureSpace(matrix, (matrix**2).sum(axis=1), space.stats, space.recording, {})
+    matrix = np.round(rng.normal(size=(len(c.SIMILARITY_FEATURES), 300)), 1)  # many ties
+    space = space_from(matrix, space.recording)
     for _ in range(20):
         point = dict(
             zip(c.SIMILARITY_FEATURES, np.round(rng.normal(size=9), 1).tolist(), strict=True)
         )
-        direct = [math.dist(matrix[i], list(point.values())) for i in range(300)]
+        direct = [math.dist(matrix[:, i], list(point.values())) for i in range(300)]
         expected = sorted(range(300), key=lambda i: (round(direct[i] * 1e9), i))[:25]
         found = nearest(space, point, None, None, [], 0, 25)
         assert found.rows.tolist() == expected
         assert found.distances.tolist() == pytest.approx([direct[i] for i in expected], abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "stop"), [(40_000, 20), (40_000, 1), (40_000, 100), (20_000, 700)])
+def test_the_sampled_cut_over_many_rows_agrees_with_a_full_sort(n: int, stop: int) -> None:
+    """Past 16,384 candidates the cut is found from a sample first: the page must not change."""
+    rng = np.random.default_rng(n + stop)
+    matrix = np.round(rng.normal(size=(len(c.SIMILARITY_FEATURES), n)), 2)
+    recording = np.arange(n, dtype=np.int32)
+    space = space_from(matrix, recording)
+    for _ in range(5):
+        target = np.round(rng.normal(size=len(c.SIMILARITY_FEATURES)), 2)
+        point = dict(zip(c.SIMILARITY_FEATURES, target.tolist(), strict=True))
+        direct = np.sqrt(((matrix - target[:, None]) ** 2).sum(axis=0))
+        left_out = int(np.argmin(direct))  # the nearest row is the seed's recording
+        keys = sorted((round(float(d) * 1e9), i) for i, d in enumerate(direct) if i != left_out)
+        expected = [i for _, i in keys][stop - min(stop, 10) : stop]
+        found = nearest(space, point, None, None, [left_out], stop - min(stop, 10), stop)
+        assert found.rows.tolist() == expected
+        assert found.total == n - 1
