@@ -7,11 +7,7 @@ bump SCHEMA_VERSION and update docs/data-dictionary.md.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -248,76 +244,7 @@ def rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# ---------------------------------------------------------------- manifest
-class CuratedDatasetError(Exception):
-    """The curated folder is missing, incomplete, or does not match its manifest."""
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """Read a curated folder's manifest and check every file against it and the contract.
-
-    Checks the schema version, that each contract file (the Parquet tables and the serving
-    arrays of contract.serving) is listed with its size and sha256, that each file's bytes match
-    (hashed once per host: contract/verified.py), and that each Parquet schema and array header
-    is the contract's. Raises CuratedDatasetError.
-    """
-    from contract import serving, verified  # here: contract.serving imports this module's names
-
-    manifest_path = directory / MANIFEST
-    try:
-        manifest: dict[str, Any] = json.loads(manifest_path.read_text())
-    except FileNotFoundError:
-        raise CuratedDatasetError(
-            f"no curated dataset at {directory} ({MANIFEST} missing)"
-        ) from None
-    except (OSError, ValueError) as error:
-        raise CuratedDatasetError(f"{manifest_path} is unreadable: {error}") from None
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise CuratedDatasetError(
-            f"{manifest_path}: schema_version {manifest.get('schema_version')!r}, "
-            f"this code reads {SCHEMA_VERSION}"
-        )
-    files = manifest.get("files", {})
-    names = [*CURATED_SCHEMAS, *(serving.array_file(array) for array in serving.ARRAYS)]
-    for name in names:
-        _check_listed(directory / name, files.get(name))
-    if not verified.already_verified(directory, names):
-        for name in names:
-            if file_sha256(directory / name) != files[name].get("sha256"):
-                raise CuratedDatasetError(
-                    f"{directory / name} does not match the sha256 in the manifest"
-                )
-        verified.mark_verified(directory, names)
-    for name, columns in CURATED_SCHEMAS.items():
-        schema = pl.read_parquet_schema(directory / name)
-        if dict(schema) != columns:
-            raise CuratedDatasetError(
-                f"{directory / name} has columns {dict(schema)}, the contract says {columns}"
-            )
-    sizes = {key: files[name]["rows"] for key, name in (("n", TRACKS), ("m", TRACK_GENRES),
-                                                         ("g", GENRES))}  # fmt: skip
-    for array in serving.ARRAYS:
-        problem = serving.header_problem(serving.array_path(directory, array), array, sizes)
-        if problem:
-            raise CuratedDatasetError(f"{directory}: {problem}")
-    return manifest
-
-
-def _check_listed(path: Path, entry: dict[str, Any] | None) -> None:
-    if entry is None:
-        raise CuratedDatasetError(f"{path.name} is not listed in the manifest")
-    if not path.is_file():
-        raise CuratedDatasetError(f"{path} is missing")
-    if path.stat().st_size != entry.get("bytes"):
-        raise CuratedDatasetError(
-            f"{path} does not match the sha256 in the manifest (its size differs)"
-        )
+# The manifest check (contract/manifest.py) is part of the contract: c.read_manifest etc.
+from contract.manifest import CuratedDatasetError as CuratedDatasetError  # noqa: E402
+from contract.manifest import file_sha256 as file_sha256  # noqa: E402
+from contract.manifest import read_manifest as read_manifest  # noqa: E402

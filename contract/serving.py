@@ -12,12 +12,20 @@ categorical fields and the public track fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from contract import CAMELOT_CODES, FEATURES, MOODS, SIMILARITY_FEATURES
+from contract import (
+    CAMELOT_CODES,
+    FEATURES,
+    MOODS,
+    SIMILARITY_FEATURES,
+    SIMILARITY_TRANSFORMS,
+)
 
 INDEX_DIR = "index"
 ID_WIDTH = 22  # TRACK_ID_PATTERN: 22 letters and digits, stored as fixed-width bytes
@@ -134,6 +142,25 @@ ARRAYS: dict[str, Array] = {
         "float64", ("g", str(len(SIMILARITY_FEATURES))), "each genre's mean z-scores"
     ),
 }
+
+
+# A digest of everything above: a version records the one it was built with (manifest.json
+# "layout_sha256") and code with another layout refuses it rather than misread it (the array
+# headers alone would not notice, say, two sorts swapping rows of `orders`).
+LAYOUT_SHA256 = hashlib.sha256(
+    json.dumps(
+        {
+            "id_width": ID_WIDTH,
+            "numeric_columns": NUMERIC_COLUMNS,
+            "sorts": SORTS,
+            "categories": CATEGORIES,
+            "track_fields": TRACK_FIELDS,
+            "similarity": [SIMILARITY_FEATURES, SIMILARITY_TRANSFORMS],
+            "arrays": {name: asdict(spec) for name, spec in ARRAYS.items()},
+        },
+        default=repr,
+    ).encode()
+).hexdigest()
 
 
 def array_file(name: str) -> str:

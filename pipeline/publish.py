@@ -59,7 +59,12 @@ def write_dataset(
     for name, part in serving_arrays(dict(tables)):
         path = serving.array_path(directory, name)
         files[serving.array_file(name)] = _entry(path, save_array(path, part))
-    manifest = {**manifest, "schema_version": c.SCHEMA_VERSION, "files": files}
+    manifest = {
+        **manifest,
+        "schema_version": c.SCHEMA_VERSION,
+        "layout_sha256": serving.LAYOUT_SHA256,
+        "files": files,
+    }
     (directory / c.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     try:
         c.read_manifest(directory)

@@ -26,7 +26,10 @@ from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
-_CODE_FILES = [Path(c.__file__), *sorted(Path(__file__).parent.glob("*.py"))]
+_CODE_FILES = [
+    *sorted(Path(c.__file__).parent.glob("*.py")),  # the contract, its serving layout too
+    *sorted(Path(__file__).parent.glob("*.py")),
+]
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pytest
 from builders import frame, row
 
 import contract as c
+from contract import manifest as manifest_module
 from contract import serving
 from pipeline import publish
 from pipeline.catalogue import Genre
@@ -85,6 +86,22 @@ def test_read_manifest_detects_a_missing_file_and_schema_version(tmp_path: Path)
     document = json.loads((tmp_path / c.MANIFEST).read_text())
     (tmp_path / c.MANIFEST).write_text(json.dumps({**document, "schema_version": 99}))
     with pytest.raises(c.CuratedDatasetError, match="schema_version 99"):
+        c.read_manifest(tmp_path)
+
+
+def test_read_manifest_refuses_a_folder_built_with_another_serving_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = publish.write_dataset(tables(), tmp_path, manifest("v1"))
+    assert written["layout_sha256"] == serving.LAYOUT_SHA256
+    # Code whose sorts differ (same array shapes, other meaning) must not read this folder.
+    monkeypatch.setattr(serving, "LAYOUT_SHA256", "0" * 64)
+    with pytest.raises(c.CuratedDatasetError, match=r"another serving layout.*make ingest"):
+        c.read_manifest(tmp_path)
+    document = json.loads((tmp_path / c.MANIFEST).read_text())
+    del document["layout_sha256"]  # written before layouts were recorded
+    (tmp_path / c.MANIFEST).write_text(json.dumps(document))
+    with pytest.raises(c.CuratedDatasetError, match="another serving layout"):
         c.read_manifest(tmp_path)
 
 
@@ -259,7 +276,9 @@ def test_a_settled_folder_is_hashed_once_then_trusted_until_a_file_changes(
     age(tmp_path, 60)
     hashed: list[str] = []
     real = c.file_sha256
-    monkeypatch.setattr(c, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    monkeypatch.setattr(
+        manifest_module, "file_sha256", lambda path: hashed.append(path.name) or real(path)
+    )
     c.read_manifest(tmp_path)
     assert len(hashed) == len(c.CURATED_SCHEMAS) + len(serving.ARRAYS)
     assert (tmp_path / ".verified.json").exists()
