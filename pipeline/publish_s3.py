@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from typing import Any
 import polars as pl
 
 import contract as c
+from contract.manifest import contract_problem
 from contract.store import (
     HISTORY,
     POINTER,
@@ -110,8 +112,16 @@ def publish_version(
         upload(bucket, folder)
         point(bucket, version)
         history.record_publish(bucket.log, folder, fresh_start=bucket.pointer is None)
-    prune(bucket)
-    save_history(bucket)
+    # The version is live from here on: a failure to tidy up is a warning, not a refusal.
+    for what, step in (("pruning old versions", prune), ("writing history.json", save_history)):
+        try:
+            step(bucket)
+        except PublishError as error:
+            print(
+                f"warning: {version} is published and current, but {what} failed "
+                f"({error}); the next publish or rollback repeats it",
+                file=sys.stderr,
+            )
     return store.url(c.VERSIONS_DIR, version)
 
 
@@ -175,22 +185,42 @@ def check_file(bucket: Bucket, folder: Path, path: Path) -> None:
 
 
 def verify(bucket: Bucket, version: str) -> None:
-    """Read a version's manifest and every file it lists back from the bucket and check them."""
-    with refusing():
+    """Check a version in the bucket as the folder's rollback checks its folder: download its
+    manifest and every file it lists, compare each with its sha256, then run the contract's
+    check (schema version, serving layout, Parquet schemas, array headers) on the copy."""
+    with refusing(), tempfile.TemporaryDirectory(prefix="kapiko-verify-") as scratch:
         manifest = _manifest(bucket.client, bucket.store, version)
+        where = bucket.store.url(c.VERSIONS_DIR, version, c.MANIFEST)
+        problem = contract_problem(manifest, where)
+        if problem:
+            raise PublishError(problem)
+        copy = Path(scratch)
         files = manifest.get("files", {})
         with ThreadPoolExecutor(THREADS) as pool:
             checks = [(name, entry.get("sha256", "")) for name, entry in files.items()]
-            list(pool.map(lambda check: _check_object(bucket, version, *check), checks))
+            list(pool.map(lambda check: _check_object(bucket, version, *check, copy), checks))
+        (copy / c.MANIFEST).write_text(json.dumps(manifest))
+        try:
+            c.read_manifest(copy)
+        except c.CuratedDatasetError as error:
+            raise PublishError(str(error).replace(str(copy), where.rsplit("/", 1)[0])) from None
 
 
-def _check_object(bucket: Bucket, version: str, relative: str, sha256: str) -> None:
-    got = read_object(bucket.client, bucket.store, c.VERSIONS_DIR, version, relative)
+def _check_object(
+    bucket: Bucket, version: str, relative: str, sha256: str, copy: Path | None = None
+) -> None:
+    """Read one object of a version back and compare it with its sha256; keep it under `copy`."""
     url = bucket.store.url(c.VERSIONS_DIR, version, relative)
+    if copy is not None and (Path(relative).is_absolute() or ".." in Path(relative).parts):
+        raise PublishError(f"{url}: the manifest lists a file outside its version folder")
+    got = read_object(bucket.client, bucket.store, c.VERSIONS_DIR, version, relative)
     if got is None:
         raise PublishError(f"{url} is missing")
     if hashlib.sha256(got[0]).hexdigest() != sha256:
         raise PublishError(f"{url} does not match its sha256 ({len(got[0])} bytes read back)")
+    if copy is not None:
+        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+        (copy / relative).write_bytes(got[0])
 
 
 def point(bucket: Bucket, version: str) -> None:
@@ -256,17 +286,28 @@ def listed_versions(client: Any, store: S3Store) -> dict[str, bool]:
 
 
 def delete_version(bucket: Bucket, version: str) -> None:
-    """Delete every object of one version folder."""
+    """Delete every object of one version folder; StoreError naming any object left behind."""
     prefix = bucket.store.key(c.VERSIONS_DIR, version) + "/"
     client, name = bucket.client, bucket.store.bucket
+    where = bucket.store.url(c.VERSIONS_DIR, version)
 
-    def deletion() -> None:
+    def deletion() -> list[dict[str, str]]:
+        failed = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=name, Prefix=prefix):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
-                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+                answer = client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+                failed += answer.get("Errors", [])  # Quiet: it lists only what was not deleted
+        return failed
 
-    store_call(f"cannot delete {bucket.store.url(c.VERSIONS_DIR, version)}", deletion)
+    failed = store_call(f"cannot delete {where}", deletion)
+    if failed:
+        first = failed[0]
+        raise StoreError(
+            f"cannot delete {where}: {len(failed)} objects were not deleted, e.g. "
+            f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip(),
+            str(first.get("Code", "")),
+        )
 
 
 def _manifest(client: Any, store: S3Store, version: str) -> dict[str, Any]:

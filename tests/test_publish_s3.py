@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from s3 import S3Server
 from test_publish import manifest, tables
@@ -130,6 +133,40 @@ def test_an_object_changed_in_transit_is_caught_before_the_pointer_moves(
     assert keys(s3_store, "versions", V2) == set()
 
 
+def test_a_cleanup_that_fails_after_the_pointer_moved_is_a_warning_not_a_refusal(
+    s3_store: S3Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish_s3.publish_version(tables(), s3_store, manifest(V1))
+
+    def denied(bucket: Any) -> None:
+        raise PublishError("cannot delete s3://kapiko/...: AccessDenied")
+
+    monkeypatch.setattr(publish_s3, "prune", denied)
+    url = publish_s3.publish_version(tables(0.9), s3_store, manifest(V2))
+    assert url.endswith(V2) and live(s3_store) == V2
+    warning = capsys.readouterr().err
+    assert f"warning: {V2} is published and current, but pruning old versions failed" in warning
+    assert "AccessDenied" in warning
+    assert logged(s3_store)["live"] == [V1, V2]  # the history was still written
+
+
+def test_objects_the_store_refuses_to_delete_are_reported_not_ignored(
+    s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_s3.publish_version(tables(), s3_store, manifest(V1))
+    bucket = publish_s3.open_bucket(s3_store)
+    real = bucket.client.delete_objects
+
+    def partly(**arguments: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = real(**arguments)
+        kept = arguments["Delete"]["Objects"][0]["Key"]  # as if this one were locked
+        return {**answer, "Errors": [{"Key": kept, "Code": "AccessDenied", "Message": "no"}]}
+
+    monkeypatch.setattr(bucket.client, "delete_objects", partly)
+    with pytest.raises(StoreError, match=rf"cannot delete .*/{V1}: 1 objects were not deleted"):
+        publish_s3.delete_version(bucket, V1)
+
+
 def test_a_pointer_changed_by_another_publish_is_not_overwritten(s3_store: S3Store) -> None:
     publish_s3.publish_version(tables(), s3_store, manifest(V1))
     seen = publish_s3.open_bucket(s3_store)  # this command read the pointer at V1 ...
@@ -144,6 +181,45 @@ def test_a_version_broken_in_the_bucket_is_not_rolled_back_to(s3_store: S3Store)
     key = s3_store.key("versions", "20260101T000000Z-x", c.GENRES)
     s3_client().put_object(Bucket="kapiko", Key=key, Body=b"not parquet")
     with pytest.raises(PublishError, match=r"unusable, not rolling back: .*genres\.parquet does"):
+        publish_s3.rollback(s3_store)
+    assert live(s3_store) == "20260102T000000Z-x"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema_version": 1}, "schema_version 1, this code reads 2"),
+        ({"layout_sha256": "0" * 64}, "built with another serving layout"),
+    ],
+)
+def test_a_version_built_for_another_contract_is_not_rolled_back_to(
+    s3_store: S3Store, change: dict[str, Any], message: str
+) -> None:
+    publish_days(s3_store, 1, 2)
+    key = s3_store.key("versions", "20260101T000000Z-x", c.MANIFEST)
+    client = s3_client()
+    document = json.loads(client.get_object(Bucket="kapiko", Key=key)["Body"].read())
+    client.put_object(Bucket="kapiko", Key=key, Body=json.dumps({**document, **change}))
+    with pytest.raises(PublishError, match=f"unusable, not rolling back: .*{message}"):
+        publish_s3.rollback(s3_store)
+    assert live(s3_store) == "20260102T000000Z-x"
+
+
+def test_an_array_with_a_wrong_header_is_caught_even_when_its_checksum_matches(
+    s3_store: S3Store,
+) -> None:
+    publish_days(s3_store, 1, 2)
+    version, client = "20260101T000000Z-x", s3_client()
+    name = "index/ranks.npy"
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((3, 2), dtype=np.int32))  # not (sorts, tracks)
+    body = buffer.getvalue()
+    client.put_object(Bucket="kapiko", Key=s3_store.key("versions", version, name), Body=body)
+    key = s3_store.key("versions", version, c.MANIFEST)
+    document = json.loads(client.get_object(Bucket="kapiko", Key=key)["Body"].read())
+    document["files"][name] |= {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
+    client.put_object(Bucket="kapiko", Key=key, Body=json.dumps(document))
+    with pytest.raises(PublishError, match=rf"not rolling back: s3://kapiko/.*/{version}: ranks"):
         publish_s3.rollback(s3_store)
     assert live(s3_store) == "20260102T000000Z-x"
 
