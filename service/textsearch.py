@@ -28,8 +28,15 @@ class Haystack:
 
 
 def haystack_of(data: np.ndarray, starts: np.ndarray) -> Haystack:
-    """The haystack of NUL-joined lowercased strings (data) starting at `starts`."""
-    strings = tuple(bytes(data).decode().split(SEPARATOR)) if len(starts) else ()
+    """The haystack of NUL-joined lowercased strings (data) starting at `starts`.
+
+    Each string is cut at its own start, not split at NULs, so a string holding a NUL (the
+    pipeline does not refuse control characters in names) keeps every later string in place.
+    """
+    blob = bytes(data)
+    firsts = starts.tolist()
+    ends = [start - 1 for start in firsts[1:]] + [len(blob)] * bool(firsts)  # each separator
+    strings = tuple(blob[start:end].decode() for start, end in zip(firsts, ends, strict=True))
     return Haystack(strings, data, starts, np.bincount(data, minlength=256))
 
 

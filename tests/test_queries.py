@@ -417,7 +417,7 @@ def mood_tables() -> dict[str, pl.DataFrame]:
     return {c.MOOD_GRID: grid, c.GENRE_MOODS: moods}
 
 
-WORDS = st.text(alphabet="abcAB Éé;ß\u0130-", max_size=8)
+WORDS = st.text(alphabet="abcAB Éé;ß\u0130-\x00", max_size=8)  # NUL: it joins the strings
 
 
 @given(strings=st.lists(WORDS, max_size=12), needle=WORDS)
@@ -427,6 +427,13 @@ def test_contains_mask_is_case_insensitive_substring(strings: list[str], needle:
     assert contains_mask(haystack, needle).tolist() == expected
     codes = np.arange(len(strings))
     assert contains_mask_of(haystack, needle, codes).tolist() == expected
+
+
+def test_an_artist_holding_a_nul_does_not_shift_the_strings_after_it() -> None:
+    haystack = build_haystack(["Ab\x00Cd", "Ef", "Cd"])
+    assert haystack.strings == ("ab\x00cd", "ef", "cd")
+    assert contains_mask(haystack, "EF").tolist() == [False, True, False]
+    assert contains_mask(haystack, "cd").tolist() == [True, False, True]
 
 
 def test_genre_values_are_each_features_sorted_values_of_the_members(index: Any) -> None:
