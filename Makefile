@@ -52,7 +52,12 @@ versions: $(STAMP) ## List the curated versions: created_at, tracks, which is cu
 # up to date, a rebuild when the raw files, the catalogue or the code changed (a new schema).
 # With KAPIKO_STORE set the service reads the bucket, so no local dataset is needed.
 .PHONY: serve
-serve: $(STAMP) $(if $(KAPIKO_STORE),,ingest) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
+# Serving the local folder runs `make ingest` first (it rebuilds a dataset older code wrote);
+# if ingest refuses, the dataset already published is served, with a warning.
+serve: $(STAMP) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
+	$(if $(KAPIKO_STORE),,@$(MAKE) --no-print-directory ingest || { \
+	  test -e data/curated/current/manifest.json || exit 1; \
+	  echo "make serve: ingest was refused (see above); serving the dataset already published" >&2; })
 	$(VENV)/bin/gunicorn --config service/gunicorn_conf.py 'service:create_app()'
 
 .PHONY: browser-deps
