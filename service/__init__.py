@@ -40,16 +40,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     KAPIKO_RELOAD_INTERVAL: seconds between looks at the pointer, default 2, 0: never reload);
     CACHE_MAX_AGE (seconds, default 300); any Flask setting.
     """
+    settings = {
+        "CURATED_DIR": os.environ.get("KAPIKO_CURATED_DIR", DEFAULT_CURATED_DIR),
+        "STORE": os.environ.get(STORE_ENV, ""),
+        "CACHE_DIR": os.environ.get("KAPIKO_CACHE_DIR", DEFAULT_CACHE_DIR),
+        "RELOAD_INTERVAL": os.environ.get(
+            reload.RELOAD_INTERVAL_ENV, reload.DEFAULT_RELOAD_INTERVAL
+        ),
+        "CACHE_MAX_AGE": DEFAULT_CACHE_MAX_AGE,
+        **(config or {}),
+    }
+    live, interval = _open_live(settings)
+    # The loaded dataset lives as long as the worker: keep the collector from scanning it again
+    # and again (full collections over it were the slowest requests, the p99). Frozen before the
+    # app exists, so an app that is dropped (tests make many) is still collected, and its
+    # dataset with it: the dataset holds no reference cycle, so frozen, it is freed by refcount.
+    gc.collect()
+    gc.freeze()
     app = Flask(__name__, static_folder=None)
-    app.config.update(
-        CURATED_DIR=os.environ.get("KAPIKO_CURATED_DIR", DEFAULT_CURATED_DIR),
-        STORE=os.environ.get(STORE_ENV, ""),
-        CACHE_DIR=os.environ.get("KAPIKO_CACHE_DIR", DEFAULT_CACHE_DIR),
-        RELOAD_INTERVAL=os.environ.get(reload.RELOAD_INTERVAL_ENV, reload.DEFAULT_RELOAD_INTERVAL),
-        CACHE_MAX_AGE=DEFAULT_CACHE_MAX_AGE,
-    )
-    app.config.update(config or {})
-    live, interval = _open_live(app.config)
+    app.config.update(settings)
     dataset = live.current
     LOG.info("serving curated dataset %s from %s", dataset.version, dataset.folder)
     app.extensions["kapiko"] = live
@@ -57,9 +66,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     app.register_blueprint(explorer_bp)
     register_headers(app, lambda: reload.request_dataset().version, app.config["CACHE_MAX_AGE"])
-    # The loaded dataset lives as long as the worker: keep the collector from scanning it again
-    # and again (full collections over it were the slowest requests, the p99).
-    gc.freeze()
     if interval:
         reload.watch(live, interval)
     return app

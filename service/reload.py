@@ -87,7 +87,8 @@ class LiveDataset:
     def _swap(self, dataset: Dataset, pointer: str, took: float) -> None:
         """Serve `dataset` from now on (one reference assignment: requests see old or new)."""
         before, self.current, self.pointer = self.current.version, dataset, pointer
-        gc.freeze()  # as at start-up: keep the collector from scanning the long-lived dataset
+        gc.collect()  # as at start-up: no garbage frozen, and the long-lived dataset frozen
+        gc.freeze()
         self._replaced = True
         message = "now serving curated dataset %s (was %s), ready in %.2f s"
         LOG.info(message, dataset.version, before, took)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -143,6 +145,21 @@ def test_the_worker_looks_at_the_pointer_by_itself(curated: Path) -> None:
     while served(app)[0] != V2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert served(app)[0] == V2
+
+
+def test_a_dropped_app_is_collected_with_its_dataset_and_its_reload_thread_ends(
+    curated: Path,
+) -> None:
+    before = {thread.ident for thread in threading.enumerate()}
+    app = app_over(curated, RELOAD_INTERVAL=0.05)
+    watchers = [t for t in threading.enumerate() if t.ident not in before]
+    assert [t.name for t in watchers] == ["kapiko-reload"]
+    dataset, live_dataset = weakref.ref(live(app).current), weakref.ref(live(app))
+    del app
+    gc.collect()  # the app is a web of cycles; its frozen dataset must not be kept by them
+    assert dataset() is None and live_dataset() is None
+    watchers[0].join(timeout=15)
+    assert not watchers[0].is_alive()
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", ""])
