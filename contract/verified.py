@@ -4,8 +4,10 @@ Hashing every file of a version costs about 0.6 s a worker at a million tracks (
 and texts), and every worker of every restart would pay it again. After a full check against the
 manifest, the checker leaves a stamp in the folder: the manifest's sha256 and, per file, its
 size, modification time and inode. A later check whose files still have exactly those (and the
-same manifest) skips the hashing; any change to a file — rewritten, copied, replaced — changes
-them, so the full check runs again. File systems keep modification times to a few milliseconds,
+same manifest) skips the hashing. Replacing a file gives it a new inode and rewriting it a new
+modification time, so the full check runs again; what is not caught is a copy onto the same file
+that keeps its size and sets the old time back (`cp -p`, `touch -r`): delete the stamp after one
+(docs/data-dictionary.md says so). File systems keep modification times to a few milliseconds,
 so a file changed in the same tick as its last write could keep its time: no stamp is left while
 any file is younger than SETTLED_S seconds. Writing the stamp is best effort (a read-only
 folder just means hashing every time).
