@@ -25,7 +25,6 @@ DOWNLOAD_URL = (
 )
 UPSTREAM_SHA256 = "b202fa49909b2d5cef71a04b1d21243cfeb36414535f2ca9272aa646721177bd"
 GENRE_COLUMN = "track_genre"
-# Columns of a quarantine frame that say where a row came from and why it failed, not its fields.
 
 
 def find_upstream(
