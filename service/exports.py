@@ -23,29 +23,25 @@ from typing import Any
 from flask import Response
 
 from contract.serving import TRACK_FIELDS
-from service.filters import FILTER_PARAMS, GENRE_PARAM, check_ranges
+from service.filters import FILTER_PARAMS, GENRE_PARAM, given_filters
 from service.headers import CORS_HEADERS
 from service.index import TrackIndex, track_texts
 from service.params import EXPORT_FORMAT_PARAM, SORT_PARAM, Param, parse
 from service.queries import matching_rows
+from service.schemas import MEDIA_TYPES
 from service.track_query import TrackQuery
 
-MEDIA_TYPES: dict[str, str] = {
-    "csv": "text/csv; charset=utf-8",
-    "ndjson": "application/x-ndjson",
-}
 EXPORT_BLOCK = 2048  # tracks encoded per chunk of a streamed export
 EXPORT_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, SORT_PARAM, EXPORT_FORMAT_PARAM)
-_FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
 
 
 def export_query(query: Mapping[str, list[str]]) -> TrackQuery:
     """Parse /tracks/export: the filters and sort of /tracks, a format, and no page."""
     values = parse(EXPORT_PARAMS, query)
-    check_ranges(values)
+    filters = given_filters(values)
     return TrackQuery(
         genre=values["genre"],
-        filters={n: v for n, v in values.items() if n in _FILTER_NAMES and v is not None},
+        filters=filters,
         sort=values["sort"],
         format=values["format"],
     )

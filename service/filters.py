@@ -234,7 +234,18 @@ GENRE_PARAM = Param(
 FILTER_PARAMS: tuple[Param, ...] = tuple(p for f in FILTERS for p in f.params)
 
 
-def check_ranges(values: Values) -> None:
+_FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
+
+
+def given_filters(values: Values) -> Values:
+    """The filters a parsed query gives (those not None), after refusing a min above its max."""
+    _check_ranges(values)
+    return {
+        name: value for name, value in values.items() if name in _FILTER_NAMES and value is not None
+    }
+
+
+def _check_ranges(values: Values) -> None:
     """Refuse a min_<column> above its max_<column>."""
     for column in NUMERIC_COLUMNS:
         low, high = values.get(f"min_{column}"), values.get(f"max_{column}")

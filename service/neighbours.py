@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract import RANGES, SIMILARITY_FEATURES, TRACK_ID_PATTERN
-from service.filters import FILTER_PARAMS, GENRE_PARAM, check_ranges, filter_mask
+from service.filters import FILTER_PARAMS, GENRE_PARAM, filter_mask, given_filters
 from service.index import TrackIndex, genre_members, row_of, track_texts
 from service.params import (
     EXAMPLE_TRACK,
@@ -89,7 +89,6 @@ RECOMMEND_PARAMS: tuple[Param, ...] = (
     *_PAGE,
     FORMAT_PARAM,
 )
-_FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
 
 
 @dataclass(frozen=True)
@@ -110,10 +109,10 @@ class NeighbourQuery:
 def neighbour_query(specs: tuple[Param, ...], query: Mapping[str, list[str]]) -> NeighbourQuery:
     """Parse a similar (SIMILAR_PARAMS) or recommendations (RECOMMEND_PARAMS) query."""
     values = parse(specs, query)
-    check_ranges(values)
+    filters = given_filters(values)
     return NeighbourQuery(
         genre=values["genre"],
-        filters={n: v for n, v in values.items() if n in _FILTER_NAMES and v is not None},
+        filters=filters,
         features=values["features"],
         seed_tracks=values.get("seed_tracks") or (),
         seed_genres=values.get("seed_genres") or (),

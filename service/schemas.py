@@ -91,7 +91,9 @@ def _range(name: str) -> Schema:
     return {"minimum": low, "maximum": high}
 
 
-MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
+# The files' media types: responses send these (exports.py), the OpenAPI document names them
+# without the charset parameter, as media-type keys are written.
+MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 DISPOSITION_HEADER: Schema = {
     "Content-Disposition": {
         "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
@@ -109,7 +111,9 @@ def file_content(formats: tuple[str, ...], columns: tuple[str, ...]) -> Schema:
         "ndjson": "One track object (the JSON of data) per line.",
     }
     return {
-        MEDIA_TYPES[fmt]: {"schema": {"type": "string", "description": descriptions[fmt]}}
+        MEDIA_TYPES[fmt].partition(";")[0]: {
+            "schema": {"type": "string", "description": descriptions[fmt]}
+        }
         for fmt in formats
     }
 

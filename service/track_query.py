@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract import TRACK_ID_PATTERN
-from service.filters import FILTER_PARAMS, GENRE_PARAM, check_ranges
+from service.filters import FILTER_PARAMS, GENRE_PARAM, given_filters
 from service.params import EXAMPLE_TRACK, FORMAT_PARAM, PAGE_PARAMS, Param, ParamError, parse
 
 MAX_BATCH = 100
@@ -45,7 +45,6 @@ IDS_PARAM = Param(
     distinct=False,
     example=(EXAMPLE_TRACK, "3FVy3aVs0TFzLv6FEiLqC2"),
 )
-FILTER_NAMES = frozenset(p.name for p in FILTER_PARAMS)
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class TrackQuery:
 def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> TrackQuery:
     """Parse /tracks (or, given a path genre, /genres/<genre>/tracks) into a TrackQuery."""
     values = parse(TRACKS_PARAMS if genre is None else GENRE_TRACKS_PARAMS, query)
-    check_ranges(values)
+    filters = given_filters(values)
     if values["facets"] and values["format"] != "json":
         raise ParamError(
             f"'facets' cannot be combined with format={values['format']}: facet counts are "
@@ -72,7 +71,7 @@ def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> Tra
         )
     return TrackQuery(
         genre=genre if genre is not None else values["genre"],
-        filters={n: v for n, v in values.items() if n in FILTER_NAMES and v is not None},
+        filters=filters,
         facets=values["facets"] or (),
         sort=values["sort"],
         limit=values["limit"],
