@@ -131,9 +131,9 @@ def command_versions(settings: Settings, args: argparse.Namespace) -> None:
     from pipeline import history
 
     if settings.store is not None:
-        from pipeline import publish_s3
+        from pipeline.bucket import open_bucket
 
-        bucket = publish_s3.open_bucket(settings.store)
+        bucket = open_bucket(settings.store)
         log, present = bucket.log, bucket.present
     else:
         log = history.load(settings.curated_dir)

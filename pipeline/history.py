@@ -7,8 +7,8 @@
 the versions that have been current, oldest first, without those rolled away from: its last
 entry is `current`, and `make rollback` makes the one before it current. A rolled-away version
 comes back only when asked for by name. The file is rewritten whole and swapped in by a rename.
-The S3 store keeps the same log beside its versions (pipeline/publish_s3.py): everything here
-but load and save works on either, given the versions present there.
+The S3 store keeps the same log beside its versions (pipeline/bucket.py, publish_s3.py):
+everything here but load and save works on either, given the versions present there.
 """
 
 from __future__ import annotations

@@ -122,9 +122,9 @@ def _live_manifest(settings: Settings) -> dict[str, Any] | None:
     """The published dataset's manifest: in the S3 store if one is set, else in curated_dir."""
     if settings.store is None:
         return publish.current_manifest(settings.curated_dir)
-    from pipeline import publish_s3
+    from pipeline.bucket import current_manifest
 
-    return publish_s3.current_manifest(settings.store)
+    return current_manifest(settings.store)
 
 
 def _publish(

@@ -18,6 +18,7 @@ import contract as c
 from contract.store import S3Store, StoreError, read_pointer, s3_client
 from pipeline import history, publish_s3
 from pipeline.__main__ import main
+from pipeline.bucket import current_manifest, delete_version, open_bucket
 from pipeline.errors import PublishError
 
 V1, V2 = "20260101T000000Z-a", "20260102T000000Z-b"
@@ -68,7 +69,7 @@ def test_a_publish_uploads_every_file_then_points_at_the_version(
     assert uploaded["version"] == V1 and set(c.CURATED_SCHEMAS) < set(uploaded["files"])
     assert keys(s3_store, "versions", V1) == {*uploaded["files"], c.MANIFEST, "report.html"}
     assert logged(s3_store)["live"] == [V1]
-    assert publish_s3.current_manifest(s3_store) == uploaded
+    assert current_manifest(s3_store) == uploaded
 
 
 def test_rollback_and_pruning_in_the_bucket_follow_the_folder_rules(s3_store: S3Store) -> None:
@@ -81,7 +82,7 @@ def test_rollback_and_pruning_in_the_bucket_follow_the_folder_rules(s3_store: S3
         publish_s3.rollback(s3_store)
     assert publish_s3.rollback(s3_store, "20260104T000000Z-x")[0] == fourth  # by name
     assert live(s3_store) == "20260104T000000Z-x"
-    bucket = publish_s3.open_bucket(s3_store)
+    bucket = open_bucket(s3_store)
     states = {
         item["version"][6:8]: state for item, state in history.states(bucket.log, bucket.present)
     }
@@ -154,7 +155,7 @@ def test_objects_the_store_refuses_to_delete_are_reported_not_ignored(
     s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_s3.publish_version(tables(), s3_store, manifest(V1))
-    bucket = publish_s3.open_bucket(s3_store)
+    bucket = open_bucket(s3_store)
     real = bucket.client.delete_objects
 
     def partly(**arguments: Any) -> dict[str, Any]:
@@ -164,12 +165,12 @@ def test_objects_the_store_refuses_to_delete_are_reported_not_ignored(
 
     monkeypatch.setattr(bucket.client, "delete_objects", partly)
     with pytest.raises(StoreError, match=rf"cannot delete .*/{V1}: 1 objects were not deleted"):
-        publish_s3.delete_version(bucket, V1)
+        delete_version(bucket, V1)
 
 
 def test_a_pointer_changed_by_another_publish_is_not_overwritten(s3_store: S3Store) -> None:
     publish_s3.publish_version(tables(), s3_store, manifest(V1))
-    seen = publish_s3.open_bucket(s3_store)  # this command read the pointer at V1 ...
+    seen = open_bucket(s3_store)  # this command read the pointer at V1 ...
     publish_s3.publish_version(tables(0.9), s3_store, manifest(V2))  # ... then another published
     with pytest.raises(PublishError, match="another publish or rollback changed"):
         publish_s3.point(seen, V1)
