@@ -1,4 +1,5 @@
-"""Builders of small literal frames for tests: validated raw rows with neutral defaults."""
+"""Builders for tests: small literal frames (validated raw rows with neutral defaults), raw
+CSVs, a two-genre catalogue, and a JSON GET against the API."""
 
 from __future__ import annotations
 
@@ -73,3 +74,31 @@ def write_raw_csv(path: Path, lines: list[dict[str, str]], header: list[str] | N
         writer.writeheader()
         writer.writerows(lines)
     return path
+
+
+API = "/api/v1"
+# Two small genres: ambient and sleep; `sleep_extra` adds lines to sleep's entry (e.g. top_n).
+CATALOGUE = """
+[[genre]]
+id = "ambient"
+name = "Ambient"
+description = "Quiet."
+
+[[genre]]
+id = "sleep"
+name = "Sleep"
+description = "Quieter."
+{sleep_extra}
+"""
+
+
+def catalogue(sleep_extra: str = "") -> str:
+    """The two-genre catalogue's TOML text."""
+    return CATALOGUE.format(sleep_extra=sleep_extra)
+
+
+def get_json(client: Any, url: str) -> dict[str, Any]:
+    """The JSON body of a 200 answer to GET /api/v1<url> (the body is shown if it is not 200)."""
+    response = client.get(API + url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return dict(response.get_json())

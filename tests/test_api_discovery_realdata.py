@@ -8,12 +8,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from builders import get_json as get
 from test_derive import CAMELOT_BY_HAND, KEY_NAMES_BY_HAND
 
 import contract as c
 
 pytestmark = pytest.mark.realdata
-API = "/api/v1"
 APOCALYPSE = "0yc6Gst2xkRu0eMLeRMGCX"
 
 
@@ -30,12 +30,6 @@ def tracks(real_curated_dir: Path) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def members(real_curated_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(real_curated_dir / c.TRACK_GENRES)
-
-
-def get(client: Any, url: str) -> dict[str, Any]:
-    response = client.get(API + url)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return dict(response.get_json())
 
 
 def all_ids(client: Any, url: str) -> list[str]:

@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from builders import row
+from builders import API, row
+from builders import get_json as get
 from conftest import TINY_GENRES, assert_canonical_error, write_curated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +24,6 @@ from hypothesis import strategies as st
 from contract import SIMILARITY_FEATURES
 from service import create_app
 
-API = "/api/v1"
 GENRE_IDS = [genre[0] for genre in TINY_GENRES]
 SQRT = {"speechiness", "instrumentalness"}
 Tracks = dict[int, tuple[tuple[str, ...], dict[str, Any]]]
@@ -108,12 +108,6 @@ def reference(point: dict[str, float], left_out: set[int], genre: str | None = N
         distance = math.dist([Z[n][f] for f in point], list(point.values()))
         found.append((tid(n), distance))
     return sorted(found, key=lambda pair: (round(pair[1] * 1e9), pair[0]))
-
-
-def get(client: Any, url: str) -> dict[str, Any]:
-    response = client.get(API + url)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return dict(response.get_json())
 
 
 def pairs(body: dict[str, Any]) -> list[tuple[str, float]]:

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from builders import get_json as get
+from test_api_neighbours import pairs
 
 import contract as c
 
 pytestmark = pytest.mark.realdata
-API = "/api/v1"
 APOCALYPSE = "0yc6Gst2xkRu0eMLeRMGCX"
 FEATURES = list(c.SIMILARITY_FEATURES)
 SQRT = ("speechiness", "instrumentalness")
@@ -69,16 +70,6 @@ def brute_force(
     rows = [i for i in range(len(ids)) if recording[i] not in same and (keep is None or keep[i])]
     rows.sort(key=lambda i: (round(float(d[i]) * 1e9), ids[i]))
     return [(ids[i], round(float(d[i]), 4)) for i in rows]
-
-
-def get(client: Any, url: str) -> dict[str, Any]:
-    response = client.get(API + url)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return dict(response.get_json())
-
-
-def pairs(body: dict[str, Any]) -> list[tuple[str, float]]:
-    return [(track["id"], track["distance"]) for track in body["data"]]
 
 
 def row(tracks: pl.DataFrame, track_id: str) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from builders import frame, raw_line, row, write_raw_csv
+from builders import catalogue, frame, raw_line, row, write_raw_csv
 
 from pipeline import extract, publish
 from pipeline.__main__ import main
@@ -21,24 +21,12 @@ from pipeline.transform import curated_tables
 MAX_BAD_SHARE_ENV = "KAPIKO_MAX_BAD_SHARE"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-CATALOGUE = """
-[[genre]]
-id = "ambient"
-name = "Ambient"
-description = "Quiet."
-
-[[genre]]
-id = "sleep"
-name = "Sleep"
-description = "Quieter."
-"""
-
 
 def make_data_dir(root: Path, bad_ambient_rows: int = 0) -> Path:
     """A data folder with two small genres; `bad_ambient_rows` of ambient's 20 rows are bad."""
     raw = root / "raw"
     raw.mkdir(parents=True)
-    (raw / "genres.toml").write_text(CATALOGUE)
+    (raw / "genres.toml").write_text(catalogue())
     good = [raw_line(n, energy="0.5") for n in range(1, 21 - bad_ambient_rows)]
     bad = [raw_line(n, energy="1.5") for n in range(21 - bad_ambient_rows, 21)]
     write_raw_csv(raw / "ambient.csv", good + bad)

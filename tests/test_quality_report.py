@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 from browser import WatchedPage, save_screenshot
-from builders import raw_line, track_id, write_raw_csv
+from builders import catalogue, raw_line, track_id, write_raw_csv
 
 from pipeline.__main__ import main
 from pipeline.errors import RawFileError, ValidationRefused
@@ -19,18 +19,6 @@ from pipeline.quality_report import MAX_QUARANTINED_ROWS, quality_report
 from pipeline.run import Settings, ingest
 from pipeline.validate import GenreCounts, ValidationOutcome
 
-CATALOGUE = """
-[[genre]]
-id = "ambient"
-name = "Ambient"
-description = "Quiet."
-
-[[genre]]
-id = "sleep"
-name = "Sleep"
-description = "Quieter."
-top_n = 1
-"""
 BAD_ENERGY = "energy 1.5 is outside [0, 1]"
 # By hand: ambient has 21 rows, track 1 twice and one row (track 3) out of range; sleep has two
 # good rows and keeps the more popular one (top_n = 1).
@@ -49,7 +37,7 @@ def make_data_dir(root: Path) -> Path:
     """Two small genres (EXPECTED_GENRES), written as raw CSVs with a catalogue."""
     raw = root / "raw"
     raw.mkdir(parents=True)
-    (raw / "genres.toml").write_text(CATALOGUE)
+    (raw / "genres.toml").write_text(catalogue("top_n = 1"))
     ambient = [raw_line(1), raw_line(2), raw_line(1), raw_line(3, energy="1.5")]
     write_raw_csv(raw / "ambient.csv", ambient + [raw_line(n) for n in range(10, 27)])
     sleep = [raw_line(4, "sleep", popularity="10"), raw_line(5, "sleep", popularity="90")]

@@ -8,24 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from builders import RAW_HEADER, raw_line, track_id, write_raw_csv
+from builders import RAW_HEADER, catalogue, raw_line, track_id, write_raw_csv
 
 import contract as c
 from pipeline.__main__ import main
 from pipeline.run import Settings, ingest
-
-CATALOGUE = """
-[[genre]]
-id = "ambient"
-name = "Ambient"
-description = "Quiet."
-
-[[genre]]
-id = "sleep"
-name = "Sleep"
-description = "Quieter."
-{sleep_extra}
-"""
 
 
 def quiet(message: str) -> None:
@@ -36,7 +23,7 @@ def make_data_dir(root: Path, sleep_extra: str = "") -> Path:
     """A data folder with two small genres: ambient (4 rows, 1 bad, 1 repeat) and sleep (3 rows)."""
     raw = root / "raw"
     raw.mkdir(parents=True)
-    (raw / "genres.toml").write_text(CATALOGUE.format(sleep_extra=sleep_extra))
+    (raw / "genres.toml").write_text(catalogue(sleep_extra))
     write_raw_csv(
         raw / "ambient.csv",
         [
@@ -135,7 +122,7 @@ def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(publish
 
 def test_changing_top_n_alone_updates_that_genre(published: Path) -> None:
     first = backdate(published)
-    (published / "raw" / "genres.toml").write_text(CATALOGUE.format(sleep_extra="top_n = 2"))
+    (published / "raw" / "genres.toml").write_text(catalogue("top_n = 2"))
     assert ingest(Settings(data_dir=published), log=quiet).status == "published"
     second = c.read_manifest(published / "curated" / "current")
     # the same moment, written as RFC 3339 with Z like every timestamp the pipeline writes
