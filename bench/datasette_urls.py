@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from contract.serving import NUMERIC_COLUMNS, SORTS
+from contract.fields import RANGE_FILTERS as NUMERIC_COLUMNS
+from contract.fields import SORTS
 
 DATASETTE_ALL = "/kapiko/tracks_api.json"
 DATASETTE_BY_GENRE = "/kapiko/tracks_by_genre.json"

@@ -18,12 +18,22 @@ import polars as pl
 from bench.datasette_urls import datasette_url
 from contract import CAMELOT_CODES as CAMELOT
 from contract import MOODS
-from contract.serving import NUMERIC_COLUMNS, SORTS
-from service.filters import harmonic_matches
+from contract.fields import RANGE_FILTERS, SORTS
+from contract.music import harmonic_matches
 
 API = "/api/v1"
 DEFAULT_SEED = 4
-TRACK_SORTS = tuple(SORTS)
+# The workload fixes its own order of columns and sorts (the one they had when it was first
+# measured), so the same seed draws the same requests whatever order the catalogue lists them in.
+NUMERIC_COLUMNS = ("popularity", "energy", "tempo", "valence", "danceability", "acousticness",
+                   "instrumentalness", "speechiness", "liveness", "loudness", "duration_ms")  # fmt: skip
+TRACK_SORTS = (
+    "popularity", "energy", "energy_asc", "tempo", "tempo_asc", "valence", "name",
+    *(name for column in NUMERIC_COLUMNS for name in (column, f"{column}_asc")
+      if name not in ("popularity", "energy", "energy_asc", "tempo", "tempo_asc", "valence")),
+    "name_desc",
+)  # fmt: skip
+assert set(NUMERIC_COLUMNS) == set(RANGE_FILTERS) and set(TRACK_SORTS) == set(SORTS)
 GENRE_TRACK_SORTS = ("popularity", "energy", "tempo", "valence", "name")
 LIMITS = (None, None, 10, 20, 50, 100)
 OFFSETS = (None, None, None, None, 20, 40, 100, 200)

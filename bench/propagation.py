@@ -71,11 +71,11 @@ def live_version(data_dir: Path, store: str) -> str:
     """The version just published: the folder's `current`, or the bucket's pointer."""
     if not store:
         return os.path.basename(os.path.realpath(data_dir / "curated" / "current"))
-    from contract.store import parse_store, read_pointer, s3_client
+    from contract.bucket import parse_bucket
 
-    location = parse_store(store)
+    location = parse_bucket(store)
     assert location is not None
-    pointer = read_pointer(s3_client(), location)
+    pointer = location.pointer()
     return pointer.version if pointer else ""
 
 

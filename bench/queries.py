@@ -113,7 +113,7 @@ def run_dataset(curated: Path, label: str, size: int, groups=GROUPS) -> list[dic
 def space_megabytes(app: Any) -> float:
     """Megabytes the similarity space's arrays take in a worker (issue 8: at most 40)."""
     space = app.extensions["kapiko"].current.space
-    arrays = [space.matrix, space.matrix32, space.norms32, space.recording]
+    arrays = [*space.columns.values(), space.matrix32, space.norms32, space.recording]
     return round(sum(array.nbytes for array in arrays) / 1e6, 2)
 
 

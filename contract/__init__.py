@@ -1,131 +1,43 @@
-"""The curated dataset contract: file names, columns, features and histogram edges.
+"""The curated dataset contract: its files, their columns, the schema version and its migrations.
 
-`pipeline` writes the curated folder and `service` reads it; neither imports the other.
-This module is the one place both agree on. Changing a column here is a schema change:
-bump SCHEMA_VERSION and update docs/data-dictionary.md.
+`pipeline` writes the curated folder and `service` reads it; neither imports the other. This
+package is the one place both agree on. Columns derive from the field catalogue
+(contract/fields.py); a change to any table's columns is a new schema version, declared below
+as a named migration (a test holds the two together), and docs/data-dictionary.md describes it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import polars as pl
 
-SCHEMA_VERSION = 2  # 2: key_name, camelot, mood; mood_grid, genre_moods, feature_stats tables
-
-# Audio features on a 0.0-1.0 scale.
-UNIT_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
+from contract.fields import (
+    FEATURES,
+    FIELD,
+    HISTOGRAM_EDGES,
+    RANGES,
+    SIMILARITY_FEATURES,
+    SIMILARITY_TRANSFORMS,
+    STORED,
+    TRACK_ID_PATTERN,
+    UNIT_FEATURES,
+    bucket_labels,
 )
-# Every averaged / compared / bucketed audio feature, in the order the API lists them.
-FEATURES: tuple[str, ...] = (
-    "tempo",
-    "energy",
-    "valence",
-    "loudness",
-    "acousticness",
-    "danceability",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-)
+from contract.music import CAMELOT_CODES, KEY_NAMES, MOOD_SPLIT, MOODS
 
-# Histogram bucket edges per feature: buckets are [edge[i], edge[i+1]), the last one closed.
-# A bucket is labelled by its lower edge; 0-1 features use labels 0, 10, ... 90 (per cent).
-_UNIT_EDGES = tuple(i / 10 for i in range(11))
-HISTOGRAM_EDGES: dict[str, tuple[float, ...]] = {
-    **{feature: _UNIT_EDGES for feature in UNIT_FEATURES},
-    "tempo": tuple(float(bpm) for bpm in range(0, 251, 10)),  # BPM, 10 wide
-    "loudness": tuple(float(db) for db in range(-60, 6, 5)),  # dB, 5 wide
-}
-HISTOGRAM_SCALE: dict[str, float] = {
-    **{feature: 100.0 for feature in UNIT_FEATURES},
-    "tempo": 1.0,
-    "loudness": 1.0,
-}
+__all__ = [
+    "CAMELOT_CODES", "FEATURES", "FIELD", "HISTOGRAM_EDGES", "KEY_NAMES", "MOODS", "MOOD_SPLIT",
+    "RANGES", "SIMILARITY_FEATURES", "SIMILARITY_TRANSFORMS", "TRACK_ID_PATTERN",
+    "UNIT_FEATURES", "bucket_labels",
+]  # fmt: skip
 
-
-def bucket_labels(feature: str) -> list[int]:
-    """Labels of a feature's histogram buckets, lowest first (e.g. 0, 10, ... 90)."""
-    edges = HISTOGRAM_EDGES[feature]
-    return [round(edge * HISTOGRAM_SCALE[feature]) for edge in edges[:-1]]
-
-
-# Columns the raw Spotify-features CSV must have (the upstream header). The upstream file also has
-# an unnamed leading row-index column and `track_genre`; both are optional and kept as provenance.
-RAW_REQUIRED_COLUMNS: dict[str, pl.DataType] = {
-    "track_id": pl.String(),
-    "artists": pl.String(),
-    "album_name": pl.String(),
-    "track_name": pl.String(),
-    "popularity": pl.Int64(),
-    "duration_ms": pl.Int64(),
-    "explicit": pl.Boolean(),
-    "danceability": pl.Float64(),
-    "energy": pl.Float64(),
-    "key": pl.Int64(),
-    "loudness": pl.Float64(),
-    "mode": pl.Int64(),
-    "speechiness": pl.Float64(),
-    "acousticness": pl.Float64(),
-    "instrumentalness": pl.Float64(),
-    "liveness": pl.Float64(),
-    "valence": pl.Float64(),
-    "tempo": pl.Float64(),
-    "time_signature": pl.Int64(),
-}
-RAW_INDEX_COLUMN = ""  # the upstream file's unnamed first column
-RAW_OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
-    RAW_INDEX_COLUMN: pl.Int64(),
-    "track_genre": pl.String(),
-}
-
-# Derived fields (pipeline/derive.py computes them; docs/data-dictionary.md documents them).
-KEY_NAMES: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-# Camelot wheel codes in wheel order: 1A, 1B, 2A, ... 12B (A = minor, B = major).
-CAMELOT_CODES: tuple[str, ...] = tuple(f"{n}{letter}" for n in range(1, 13) for letter in "AB")
-# Quadrants of the valence-arousal plane (energy as arousal), split at MOOD_SPLIT on both axes.
-MOODS: tuple[str, ...] = ("happy", "tense", "sad", "calm")
-MOOD_SPLIT = 0.5
 # The mood grid counts tracks per (energy bucket, valence bucket), on the histogram edges.
 MOOD_GRID_AXES: tuple[str, str] = ("energy", "valence")
-
-# The similarity space (/tracks/{id}/similar, /recommendations): these features, each first
-# transformed (SIMILARITY_TRANSFORMS; identity for the others), then standardised to a z-score with
-# the mean and population standard deviation over the dataset's unique tracks (FEATURE_STATS);
-# distance is Euclidean. bench/similarity_quality.py measured the choice (docs/performance.md):
-# square roots of the two features that crowd near 0 agree best with the genres.
-SIMILARITY_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "valence",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-    "loudness",
-    "tempo",
-)
-SIMILARITY_TRANSFORMS: dict[str, str] = {"speechiness": "sqrt", "instrumentalness": "sqrt"}
-
-# Plausible ranges of the raw values, inclusive. The pipeline's validation and the API's
-# parameter checks both use these.
-TRACK_ID_PATTERN = r"^[0-9A-Za-z]{22}$"
-RANGES: dict[str, tuple[float, float]] = {
-    **{feature: (0.0, 1.0) for feature in UNIT_FEATURES},
-    "popularity": (0, 100),
-    "key": (-1, 11),  # -1 = no key detected
-    "mode": (0, 1),
-    "tempo": (0.0, 250.0),  # 0 = no beat detected (common in sleep and ambient)
-    "loudness": (-60.0, 5.0),
-    "time_signature": (0, 7),  # upstream has 0 and 1 as well as 3-7
-}
+TOP_ARTISTS_PER_GENRE = 10
 
 # ---------------------------------------------------------------- curated files
 TRACKS = "tracks.parquet"
@@ -138,32 +50,24 @@ MOOD_GRID = "mood_grid.parquet"
 GENRE_MOODS = "genre_moods.parquet"
 FEATURE_STATS = "feature_stats.parquet"
 MANIFEST = "manifest.json"
-TOP_ARTISTS_PER_GENRE = 10
+DATAPACKAGE = "datapackage.json"
 
-_FEATURE_COLUMNS: dict[str, pl.DataType] = {feature: pl.Float64() for feature in FEATURES}
+DTYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "bool": pl.Boolean(),
+    "int8": pl.Int8(),
+    "int16": pl.Int16(),
+    "int32": pl.Int32(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+}
 _AVG_COLUMNS: dict[str, pl.DataType] = {f"avg_{feature}": pl.Float64() for feature in FEATURES}
 
 CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    # One row per unique track, sorted by id. Values come from the track's primary-genre row,
-    # except popularity: the highest among all the track's rows (upstream snapshots differ).
-    TRACKS: {
-        "id": pl.String(),
-        "name": pl.String(),
-        "artists": pl.String(),
-        "album": pl.String(),
-        "genre_id": pl.String(),  # primary genre: the first catalogue genre the track is in
-        "popularity": pl.Int16(),
-        "duration_ms": pl.Int64(),
-        **_FEATURE_COLUMNS,
-        "mood": pl.String(),  # MOODS: quadrant of valence x energy, split at MOOD_SPLIT
-        "key": pl.Int8(),
-        "key_name": pl.String(),  # KEY_NAMES[key]; null when key is -1
-        "mode": pl.Int8(),
-        "camelot": pl.String(),  # CAMELOT_CODES; null when key is -1
-        "time_signature": pl.Int8(),
-        "explicit": pl.Boolean(),
-        "source": pl.String(),
-    },
+    # One row per unique track, sorted by id: the catalogue's stored fields (contract/fields.py).
+    # Values come from the track's primary-genre row, except popularity: the highest among all
+    # the track's rows (upstream snapshots differ).
+    TRACKS: {field.name: DTYPES[field.storage] for field in STORED if field.storage},
     # Membership: one row per (genre, track), sorted by genre position then track id.
     TRACK_GENRES: {
         "genre_id": pl.String(),
@@ -225,6 +129,58 @@ CURATED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         **_AVG_COLUMNS,
     },
 }
+
+
+def schema_fingerprint(schemas: dict[str, dict[str, pl.DataType]] = CURATED_SCHEMAS) -> str:
+    """A short digest of every table's columns and types: equal schemas, equal fingerprints."""
+    described = {table: [[name, str(dtype)] for name, dtype in columns.items()]
+                 for table, columns in schemas.items()}  # fmt: skip
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One change of the curated schema: the version it makes, its name, what changed, and the
+    fingerprint of the schema it leads to."""
+
+    schema: int
+    name: str
+    changes: str
+    fingerprint: str
+
+
+# Every curated schema there has been, oldest first. Changing a table's columns (adding a field
+# to the catalogue, say) means appending one: tests/test_contract.py fails until the last entry's
+# fingerprint is the schema's. A version written with an older schema is neither served nor
+# rolled back to; the message names the migrations since, and `make ingest` builds a new one.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "first", "tracks, track_genres, genres, feature_histograms, top_artists and "
+              "global_summary", ""),
+    Migration(2, "derived-fields", "mood, key_name and camelot in tracks; the mood_grid, "
+              "genre_moods and feature_stats tables; one popularity per track",
+              "1f5b90f2e42c47a6"),
+)  # fmt: skip
+SCHEMA_VERSION = MIGRATIONS[-1].schema
+
+
+def schema_problem(schema_version: object, fingerprint: object, where: str) -> str | None:
+    """Why a version written with this schema cannot be read by this code, or None."""
+    if schema_version == SCHEMA_VERSION and fingerprint in (None, schema_fingerprint()):
+        return None
+    if isinstance(schema_version, int) and schema_version < SCHEMA_VERSION:
+        since = [m for m in MIGRATIONS if m.schema > schema_version]
+        named = "; ".join(f"{m.schema} '{m.name}' ({m.changes})" for m in since)
+        return (
+            f"{where} has curated schema {schema_version}, and this code reads schema "
+            f"{SCHEMA_VERSION}: migration {named}. A version with an older schema can no "
+            "longer be served or rolled back to; `make ingest` builds one from the raw files"
+        )
+    return (
+        f"{where} has curated schema {schema_version!r} (fingerprint {fingerprint}), and this "
+        f"code reads schema {SCHEMA_VERSION} (fingerprint {schema_fingerprint()}): it was "
+        "written by other code; serve it with that code, or `make ingest` to build one"
+    )
+
 
 # Layout of data/curated/: versions/<version>/ holds each published dataset, `current` is a
 # symlink to the live one (swapped atomically), `previous` to the one before.

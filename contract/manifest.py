@@ -1,8 +1,9 @@
 """A published folder's manifest, checked against its files and against this code's contract.
 
-The manifest lists every file of a version with its size, rows and sha256, the schema version
-and the digest of the serving layout (contract.serving.LAYOUT_SHA256) the folder was built with.
-A folder built by code with another schema or layout is refused: `make ingest` rebuilds it.
+The manifest lists every data file of a version with its size, rows and sha256, the digest of
+the data (its identity), and the curated schema version and fingerprint it was written with. A
+version with another curated schema is refused with a message naming the migrations between
+(contract.schema_problem); one written by older code with the same schema is read as it is.
 """
 
 from __future__ import annotations
@@ -30,48 +31,45 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def contract_problem(manifest: dict[str, Any], where: str) -> str | None:
-    """Why a manifest was not written for this code's contract (schema, serving layout), or None."""
-    from contract import serving  # here: contract.serving imports the contract's names
-
-    if manifest.get("schema_version") != c.SCHEMA_VERSION:
-        return (
-            f"{where}: schema_version {manifest.get('schema_version')!r}, "
-            f"this code reads {c.SCHEMA_VERSION}"
-        )
-    if manifest.get("layout_sha256") != serving.LAYOUT_SHA256:
-        return (
-            f"{where}: built with another serving layout (layout_sha256 "
-            f"{str(manifest.get('layout_sha256'))[:12]}, this code's is "
-            f"{serving.LAYOUT_SHA256[:12]}); run `make ingest` to rebuild it"
-        )
-    return None
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """Read a curated folder's manifest and check every file against it and the contract.
-
-    Checks the schema version and serving layout, that each contract file (the Parquet tables
-    and the serving arrays of contract.serving) is listed with its size and sha256, that each
-    file's bytes match (hashed once per host: contract/verified.py), and that each Parquet
-    schema and array header is the contract's. Raises CuratedDatasetError.
-    """
-    from contract import serving, verified
-
-    manifest_path = directory / c.MANIFEST
+def load_manifest(directory: Path) -> dict[str, Any]:
+    """A folder's manifest.json, parsed (CuratedDatasetError if missing or not JSON)."""
+    path = directory / c.MANIFEST
     try:
-        manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+        manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise CuratedDatasetError(
             f"no curated dataset at {directory} ({c.MANIFEST} missing)"
         ) from None
     except (OSError, ValueError) as error:
-        raise CuratedDatasetError(f"{manifest_path} is unreadable: {error}") from None
-    problem = contract_problem(manifest, str(manifest_path))
+        raise CuratedDatasetError(f"{path} is unreadable: {error}") from None
+    if not isinstance(manifest, dict):
+        raise CuratedDatasetError(f"{path} is not a JSON object")
+    return manifest
+
+
+def checked_files(manifest: dict[str, Any]) -> list[str]:
+    """The files of a version the check hashes: the contract's tables and the descriptor."""
+    listed = manifest.get("files", {})
+    return [*c.CURATED_SCHEMAS, *([c.DATAPACKAGE] if c.DATAPACKAGE in listed else [])]
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """Read a curated folder's manifest and check every file against it and the contract.
+
+    Checks the schema, that each contract table is listed with its size and sha256, that each
+    file's bytes match (hashed once per host: contract/verified.py), and that each Parquet
+    schema is the contract's. Raises CuratedDatasetError.
+    """
+    from contract import verified
+
+    manifest = load_manifest(directory)
+    problem = c.schema_problem(
+        manifest.get("schema_version"), manifest.get("schema_fingerprint"), str(directory)
+    )
     if problem:
         raise CuratedDatasetError(problem)
     files = manifest.get("files", {})
-    names = [*c.CURATED_SCHEMAS, *(serving.array_file(array) for array in serving.ARRAYS)]
+    names = checked_files(manifest)
     for name in names:
         _check_listed(directory / name, files.get(name))
     if not verified.already_verified(directory, names):
@@ -82,22 +80,19 @@ def read_manifest(directory: Path) -> dict[str, Any]:
                 )
         verified.mark_verified(directory, names)
     for name, columns in c.CURATED_SCHEMAS.items():
-        schema = pl.read_parquet_schema(directory / name)
-        if dict(schema) != columns:
+        try:
+            schema = dict(pl.read_parquet_schema(directory / name))
+        except (OSError, pl.exceptions.PolarsError) as error:
+            raise CuratedDatasetError(f"{directory / name} is unreadable: {error}") from None
+        if schema != columns:
             raise CuratedDatasetError(
-                f"{directory / name} has columns {dict(schema)}, the contract says {columns}"
+                f"{directory / name} has columns {schema}, the contract says {columns}"
             )
-    sizes = {key: files[name]["rows"] for key, name in (("n", c.TRACKS), ("m", c.TRACK_GENRES),
-                                                         ("g", c.GENRES))}  # fmt: skip
-    for array in serving.ARRAYS:
-        problem = serving.header_problem(serving.array_path(directory, array), array, sizes)
-        if problem:
-            raise CuratedDatasetError(f"{directory}: {problem}")
     return manifest
 
 
 def _check_listed(path: Path, entry: dict[str, Any] | None) -> None:
-    if entry is None:
+    if not isinstance(entry, dict):
         raise CuratedDatasetError(f"{path.name} is not listed in the manifest")
     if not path.is_file():
         raise CuratedDatasetError(f"{path} is missing")

@@ -1,166 +1,206 @@
-"""The S3 store: where the curated dataset lives when KAPIKO_STORE names a bucket.
+"""Where versions are kept: one small interface, two implementations (a folder and an S3 bucket).
 
-`KAPIKO_STORE=s3://<bucket>[/<prefix>]` selects it, and the standard AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ENDPOINT_URL variables configure the client; unset,
-the local folder data/curated is used as before. Under the prefix the layout mirrors the folder:
+A store holds versions (each a folder of files under versions/<version>/, complete once its
+manifest.json is there), a pointer naming the current one, and small text files beside them
+(history.json). The pipeline publishes, rolls back and prunes through this interface alone
+(pipeline/publish.py), and a replica follows the pointer through it (service/reload.py), so the
+folder and the bucket cannot behave differently:
 
-  versions/<version>/...  every file of a version, its manifest.json uploaded last
-  current.json            the pointer, {"version": ..., "published_at": ...}, written last
-  history.json            the rollback log (pipeline/history.py)
+  data/curated/ (FolderStore)           s3://<bucket>/<prefix>/ (contract/bucket.py)
+    versions/<version>/...                versions/<version>/...
+    current -> versions/<version>         current.json  {"version": ..., "published_at": ...}
+    history.json                          history.json
 
-The pipeline writes it (pipeline/publish_s3.py) and the service reads it (service/store.py).
-boto3 is imported on first use, so a room serving or publishing the local folder never loads it.
+Moving the pointer is conditional: it names the pointer the caller read, and a pointer moved
+meanwhile by another publish or rollback refuses the move (a folder's writers also hold
+data/curated/.lock; a bucket's PUT carries If-Match). `KAPIKO_STORE=s3://...` selects the bucket.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Callable
+import shutil
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol
 
-from contract import CuratedDatasetError
+import contract as c
+from contract.manifest import CuratedDatasetError, load_manifest, read_manifest
 
 STORE_ENV = "KAPIKO_STORE"
 POINTER = "current.json"
 HISTORY = "history.json"
 # A version name is one path segment: the pointer must not lead a reader out of versions/.
 VERSION_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
-_LOCATION = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?$")
-_CREDENTIAL_CODES = frozenset(
-    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"}
-)
-T = TypeVar("T")
 
 
 class StoreError(CuratedDatasetError):
-    """KAPIKO_STORE is malformed, or the bucket cannot be read or written."""
+    """The store is misnamed, or cannot be read or written."""
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code  # the S3 error code, e.g. "PreconditionFailed", when there is one
 
 
-@dataclass(frozen=True)
-class S3Store:
-    """A bucket and a key prefix (no slash at either end; may be empty)."""
-
-    bucket: str
-    prefix: str
-
-    def key(self, *parts: str) -> str:
-        """The object key of a path under the prefix."""
-        return "/".join(part for part in (self.prefix, *parts) if part)
-
-    def url(self, *parts: str) -> str:
-        """s3://bucket/prefix/parts, for messages."""
-        return f"s3://{self.bucket}/{self.key(*parts)}"
+class PointerMoved(StoreError):
+    """The pointer is no longer the one the caller read: another writer moved it."""
 
 
 @dataclass(frozen=True)
 class Pointer:
-    """What current.json names, and its ETag (for a conditional replace)."""
+    """The version the pointer names, and a tag the conditional move compares (an ETag, or the
+    link's text)."""
 
     version: str
-    etag: str
+    tag: str
 
 
-def parse_store(text: str) -> S3Store | None:
-    """The store KAPIKO_STORE names: None when empty (the local folder), else an S3Store."""
-    text = text.strip()
-    if not text:
-        return None
-    match = _LOCATION.match(text)
-    prefix = (match[2] or "").strip("/") if match else ""
-    parts = prefix.split("/") if prefix else []
-    if match is None or any(part in ("", ".", "..") for part in parts):
-        raise StoreError(
-            f"{STORE_ENV}={text!r} is not a store location: expected s3://<bucket>[/<prefix>] "
-            "with a lowercase bucket name, e.g. s3://kapiko-data/prod (or unset it to use the "
-            "local folder data/curated)"
-        )
-    return S3Store(match[1], prefix)
+class VersionStore(Protocol):
+    """What the pipeline and a replica need of the place versions are kept."""
+
+    location: str  # a folder or an s3:// URL, for messages
+
+    def url(self, *parts: str) -> str:
+        """Where a path under the store is, for messages."""
+        ...
+
+    def pointer(self) -> Pointer | None:
+        """The current version, or None when nothing is published."""
+        ...
+
+    def move_pointer(self, version: str, expected: Pointer | None) -> None:
+        """Make `version` current if the pointer is still `expected`; else PointerMoved."""
+        ...
+
+    def versions(self) -> dict[str, bool]:
+        """Every version kept, and whether it is complete (its manifest is there)."""
+        ...
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        """A version's manifest.json (StoreError if missing or unreadable)."""
+        ...
+
+    def staging_parent(self) -> Path | None:
+        """Where a version to add should be written first (None: any temporary folder)."""
+        ...
+
+    def add_version(self, folder: Path) -> None:
+        """Add a verified version folder (named after the version), checked once it is in."""
+        ...
+
+    def delete_version(self, version: str) -> None:
+        """Delete every file of a version."""
+        ...
+
+    def check_version(self, version: str) -> None:
+        """Verify a kept version against its manifest and the contract (CuratedDatasetError)."""
+        ...
+
+    def read_text(self, name: str) -> str | None:
+        """A small file beside the versions (history.json), or None if there is none."""
+        ...
+
+    def write_text(self, name: str, text: str) -> None:
+        """Replace a small file beside the versions whole."""
+        ...
+
+    def mark_previous(self, version: str | None) -> None:
+        """Point `previous` at the version a rollback would bring back (folders only)."""
+        ...
 
 
-def store_from_env() -> S3Store | None:
-    """The store named by $KAPIKO_STORE, or None for the local folder."""
-    return parse_store(os.environ.get(STORE_ENV, ""))
+class FolderStore:
+    """data/curated: versions/<v>/ folders, `current` and `previous` symlinks, history.json."""
 
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
 
-def s3_client() -> Any:
-    """A boto3 S3 client set up by the standard AWS_* variables only; short timeouts, 3 tries."""
-    import boto3
-    from botocore.config import Config
+    def url(self, *parts: str) -> str:
+        return str(self.root.joinpath(*parts))
 
-    config = Config(
-        connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
-    )
-    # A session of its own: boto3's default session keeps the credentials it first resolved.
-    # botocore reads AWS_DEFAULT_REGION, not AWS_REGION; every other variable it reads itself.
-    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
-    return session.client("s3", config=config)
+    def pointer(self) -> Pointer | None:
+        link = self.root / c.CURRENT_LINK
+        if not link.is_symlink():
+            return None
+        return Pointer(link.resolve().name, os.readlink(link))
 
+    def move_pointer(self, version: str, expected: Pointer | None) -> None:
+        if self.pointer() != expected:  # the caller holds data/curated/.lock: no race here
+            raise PointerMoved(f"{self.root / c.CURRENT_LINK} changed while this command ran")
+        _point(self.root / c.CURRENT_LINK, self.root / c.VERSIONS_DIR / version)
 
-def store_call(what: str, call: Callable[[], T]) -> T:
-    """call(), with any boto3 or network error turned into a StoreError saying what to check."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    def versions(self) -> dict[str, bool]:
+        folder = self.root / c.VERSIONS_DIR
+        if not folder.is_dir():
+            return {}
+        return {
+            path.name: (path / c.MANIFEST).is_file()
+            for path in sorted(folder.iterdir())
+            if path.is_dir() and not path.name.startswith(".")
+        }
 
-    try:
-        return call()
-    except ClientError as error:
-        code = error_code(error)
-        raise StoreError(f"{what}: {code}: {_hint(code, error)}", code) from None
-    except BotoCoreError as error:
-        raise StoreError(f"{what}: {error}: {_hint('', error)}") from None
-
-
-def error_code(error: Exception) -> str:
-    """The S3 error code of a botocore ClientError ("NoSuchKey", "PreconditionFailed", ...)."""
-    response: dict[str, Any] = getattr(error, "response", {})
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _hint(code: str, error: Exception) -> str:
-    name = type(error).__name__
-    if code in _CREDENTIAL_CODES or "Credentials" in name:
-        return "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-    if code == "NoSuchBucket":
-        return f"create the bucket, or fix {STORE_ENV}"
-    if "Connect" in name or "Endpoint" in name:
-        return (
-            f"is the S3 server at AWS_ENDPOINT_URL={os.environ.get('AWS_ENDPOINT_URL', '')!r} up?"
-        )
-    message = getattr(error, "response", {}).get("Error", {}).get("Message")
-    return str(message or error)
-
-
-def read_object(client: Any, store: S3Store, *parts: str) -> tuple[bytes, str] | None:
-    """The bytes and ETag of the object at parts under the prefix; None if there is none."""
-    from botocore.exceptions import ClientError
-
-    def get() -> tuple[bytes, str] | None:
+    def manifest(self, version: str) -> dict[str, Any]:
         try:
-            response = client.get_object(Bucket=store.bucket, Key=store.key(*parts))
-        except ClientError as error:
-            if error_code(error) == "NoSuchKey":
-                return None
-            raise
-        return response["Body"].read(), str(response["ETag"])
+            return load_manifest(self.root / c.VERSIONS_DIR / version)
+        except CuratedDatasetError as error:
+            raise StoreError(str(error)) from None
 
-    return store_call(f"cannot read {store.url(*parts)}", get)
+    def staging_parent(self) -> Path | None:
+        return self.root / c.VERSIONS_DIR  # the same file system: the rename is atomic
+
+    def add_version(self, folder: Path) -> None:
+        final = self.root / c.VERSIONS_DIR / folder.name
+        try:
+            os.replace(folder, final)
+        except OSError as error:
+            raise StoreError(f"could not move the new version into {final}: {error}") from None
+
+    def delete_version(self, version: str) -> None:
+        shutil.rmtree(self.root / c.VERSIONS_DIR / version, ignore_errors=True)
+
+    def check_version(self, version: str) -> None:
+        read_manifest(self.root / c.VERSIONS_DIR / version)
+
+    def read_text(self, name: str) -> str | None:
+        try:
+            return (self.root / name).read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StoreError(f"cannot read {self.root / name}: {error}") from None
+
+    def write_text(self, name: str, text: str) -> None:
+        temporary = self.root / f".{name}.tmp"
+        temporary.write_text(text)
+        os.replace(temporary, self.root / name)  # a reader sees the old file or the new one
+
+    def mark_previous(self, version: str | None) -> None:
+        link = self.root / c.PREVIOUS_LINK
+        target = self.root / c.VERSIONS_DIR / version if version else None
+        if target is not None and target.is_dir():
+            _point(link, target)
+        else:
+            link.unlink(missing_ok=True)
 
 
-def read_pointer(client: Any, store: S3Store) -> Pointer | None:
-    """The version current.json names, or None if nothing is published; StoreError otherwise."""
-    got = read_object(client, store, POINTER)
-    if got is None:
-        return None
-    try:
-        version = json.loads(got[0]).get("version")
-    except (ValueError, AttributeError):
-        version = None
-    if not isinstance(version, str) or not VERSION_NAME.match(version):
-        raise StoreError(f"{store.url(POINTER)} does not name a version: {got[0][:200]!r}")
-    return Pointer(version, got[1])
+def _point(link: Path, target: Path) -> None:
+    """Make `link` a relative symlink to `target`, replacing any old link in one rename."""
+    temporary = link.with_name(f".{link.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(target, link.parent), temporary)
+    os.replace(temporary, link)
+
+
+def open_store(location: str, curated_dir: Path) -> VersionStore:
+    """The store a KAPIKO_STORE value names: empty is the folder `curated_dir`."""
+    from contract.bucket import parse_bucket
+
+    bucket = parse_bucket(location)
+    return FolderStore(curated_dir) if bucket is None else bucket
+
+
+def store_from_env(curated_dir: Path) -> VersionStore:
+    """The store $KAPIKO_STORE names, or the folder `curated_dir`."""
+    return open_store(os.environ.get(STORE_ENV, ""), curated_dir)

@@ -16,7 +16,6 @@ from pipeline.settings import Settings
 # Modules that import Polars (~0.15 s) are imported in the commands that need them, so that a
 # `make raw` with every raw file present, the first step of every `make ingest`, needs none.
 if TYPE_CHECKING:
-    from contract.store import S3Store
     from pipeline.run import RunResult
 
 MAX_BAD_SHARE_ENV = "KAPIKO_MAX_BAD_SHARE"
@@ -111,34 +110,20 @@ def command_ingest(settings: Settings, args: argparse.Namespace) -> None:
 
 def command_rollback(settings: Settings, args: argparse.Namespace) -> None:
     """Make the version before the current one (or --version) current again."""
-    from pipeline import history, publish
+    from pipeline import publish
 
-    if settings.store is not None:
-        from pipeline import publish_s3
-
-        with publish.exclusive(settings.curated_dir):
-            where, was = publish_s3.rollback(settings.store, args.version)
-        print(f"current dataset is now {where} (was {was}); `make versions` lists them all")
-        return
-    before = history.current_version(settings.curated_dir)
     with publish.exclusive(settings.curated_dir):
-        live = publish.rollback(settings.curated_dir, args.version)
-    print(f"current dataset is now {live.name} (was {before}); `make versions` lists them all")
+        target, before = publish.rollback(settings.open_store(), args.version)
+    print(f"current dataset is now {target} (was {before}); `make versions` lists them all")
 
 
 def command_versions(settings: Settings, args: argparse.Namespace) -> None:
     """List every published version: created_at, tracks, and which is current."""
     from pipeline import history
 
-    if settings.store is not None:
-        from pipeline.bucket import open_bucket
-
-        bucket = open_bucket(settings.store)
-        log, present = bucket.log, bucket.present
-    else:
-        log = history.load(settings.curated_dir)
-        present = history.present(settings.curated_dir)
-    listed = history.states(log, present)
+    store = settings.open_store()
+    log = history.load(store)
+    listed = history.states(log, history.present(store))
     if not listed:
         print("no version has been published yet: run `make ingest`")
         return
@@ -163,8 +148,11 @@ def _print_summary(result: RunResult) -> None:
     if result.status == "published":
         print(f"\npublished version {result.version} → {result.message}")
         print(f"quality report: {result.run_dir}/report.html")
+    elif result.run_dir is not None:
+        print(f"\nup to date: version {result.version} holds exactly this data; nothing published")
+        print(f"quality report: {result.run_dir}/report.html")
     else:
-        print(f"\nup to date: version {result.version} (use --force to rebuild)")
+        print(f"\nup to date: version {result.version} (use --force to check again)")
 
 
 def _display(path: Path) -> str:
@@ -232,16 +220,19 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
-def _store(parser: argparse.ArgumentParser) -> S3Store | None:
-    """The S3 store $KAPIKO_STORE names, or None for the local folder; a usage error if bad."""
-    if not os.environ.get("KAPIKO_STORE", "").strip():
-        return None  # the usual case: no need to import contract (and Polars) yet
-    from contract.store import StoreError, store_from_env
+def _store(parser: argparse.ArgumentParser) -> str:
+    """$KAPIKO_STORE, checked: empty for the local folder; a usage error if malformed."""
+    location = os.environ.get("KAPIKO_STORE", "").strip()
+    if not location:
+        return ""  # the usual case: no need to import contract (and Polars) yet
+    from contract.bucket import parse_bucket
+    from contract.store import StoreError
 
     try:
-        return store_from_env()
+        parse_bucket(location)
     except StoreError as error:
         parser.error(str(error))
+    return location
 
 
 def _max_bad_share(parser: argparse.ArgumentParser, given: float | None) -> float:

@@ -1,15 +1,9 @@
-"""Fields derived from the audio features: key name, Camelot code and mood, mood counts, and the
-statistics of the similarity space.
+"""Fields derived from the audio features (key name, Camelot code and mood), mood counts, and
+the statistics of the similarity space, as Polars expressions over the curated tables.
 
-Every rule here is fixed, not relative to the catalogue, so a track's derived fields never
-change when other tracks or genres are added:
-
-- key_name: the pitch class as text, C, C#, ... B (null when no key was detected, key -1);
-- camelot: the Camelot wheel code. The wheel is the circle of fifths numbered so that C major is
-  8B; each step of a fifth up adds 1 (G major 9B, F major 7B). A minor key has the number of its
-  relative major (three semitones up) and the letter A, so A minor is 8A;
-- mood: the quadrant of Russell's circumplex of affect (valence x arousal), with Spotify's
-  energy as arousal, both split at 0.5 on their absolute 0-1 scales.
+The rules themselves are contract/music.py's (fixed, so a track's derived fields never change
+when other tracks or genres are added); the transform of each similarity feature is the
+catalogue's (contract/fields.py), applied by contract/space.py.
 """
 
 from __future__ import annotations
@@ -17,17 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 import contract as c
-
-
-def camelot_number(pitch_class: int, major: bool) -> int:
-    """The Camelot wheel number (1-12) of a key: C major and A minor are 8."""
-    tonic = pitch_class if major else (pitch_class + 3) % 12  # a minor key's relative major
-    return (7 * tonic + 7) % 12 + 1  # 7 semitones = a fifth = one step round the wheel
-
-
-def camelot_code(pitch_class: int, major: bool) -> str:
-    """The Camelot code of a key, e.g. 8B for C major, 8A for A minor."""
-    return f"{camelot_number(pitch_class, major)}{'B' if major else 'A'}"
+from contract.music import camelot_code
+from contract.space import transformed
 
 
 def key_name() -> pl.Expr:
@@ -65,10 +50,16 @@ def mood() -> pl.Expr:
     )
 
 
+SOURCE = "spotify"  # where every raw file's features come from
+
+
 def with_derived_fields(tracks: pl.DataFrame) -> pl.DataFrame:
-    """The tracks with key_name, camelot and mood added."""
+    """The tracks with key_name, camelot, mood and source added."""
     return tracks.with_columns(
-        key_name().alias("key_name"), camelot().alias("camelot"), mood().alias("mood")
+        key_name().alias("key_name"),
+        camelot().alias("camelot"),
+        mood().alias("mood"),
+        pl.lit(SOURCE).alias("source"),
     )
 
 
@@ -132,27 +123,21 @@ def genre_moods(members: pl.DataFrame, genre_ids: list[str]) -> pl.DataFrame:
     )
 
 
-def transformed(feature: str) -> pl.Expr:
-    """A similarity feature as the space uses it: contract.SIMILARITY_TRANSFORMS applied."""
-    if c.SIMILARITY_TRANSFORMS.get(feature) == "sqrt":
-        return pl.col(feature).sqrt()
-    return pl.col(feature)
-
-
 def feature_stats(tracks: pl.DataFrame) -> pl.DataFrame:
     """Mean and population standard deviation of each transformed similarity feature over the
     unique tracks: the numbers that turn a track into z-scores, for the service and analysts."""
-    stats = tracks.select(
-        *[transformed(f).mean().alias(f"{f}:mean") for f in c.SIMILARITY_FEATURES],
-        *[transformed(f).std(ddof=0).alias(f"{f}:std") for f in c.SIMILARITY_FEATURES],
-    ).row(0, named=True)
+    rows = []
+    for feature in c.SIMILARITY_FEATURES:
+        transform = c.SIMILARITY_TRANSFORMS[feature]
+        values = pl.Series(transformed(tracks[feature].to_numpy(), transform))
+        rows.append((feature, transform, values.mean(), values.std(ddof=0) or 0.0))
     return pl.DataFrame(
-        {
-            "feature": list(c.SIMILARITY_FEATURES),
-            "transform": [
-                c.SIMILARITY_TRANSFORMS.get(f, "identity") for f in c.SIMILARITY_FEATURES
-            ],
-            "mean": [stats[f"{f}:mean"] for f in c.SIMILARITY_FEATURES],
-            "std": [stats[f"{f}:std"] or 0.0 for f in c.SIMILARITY_FEATURES],
-        }
+        rows,
+        schema={
+            "feature": pl.String,
+            "transform": pl.String,
+            "mean": pl.Float64,
+            "std": pl.Float64,
+        },
+        orient="row",
     )

@@ -1,35 +1,39 @@
-"""The raw contract's row rules: each GX expectation beside the Polars expression that mirrors it.
+"""The raw contract's row rules, derived from the field catalogue, and how each kind is checked.
 
-A rule's `unexpected` expression flags exactly the rows its Great Expectations expectation counts
-as unexpected, so the rows GX only counts can be named and quarantined with a reason. Keeping the
-two side by side means they cannot drift apart.
+Every raw column of the catalogue (contract/fields.py) gives its rules: its type (parsed from
+the text), present and not blank for names, the track id's pattern, the allowed range. Each
+rule is declared once, as a Great Expectations expectation type with its arguments, and checked
+once, by the Polars expression for that type below (`unexpected`): Polars is the engine, and
+Great Expectations is the report (pipeline/gx_suite.py renders the same rules and these counts
+as its suite and Data Docs). bench/validation.py measured the choice (docs/performance.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from contract import (
-    RANGES,
-    RAW_INDEX_COLUMN,
-    RAW_OPTIONAL_COLUMNS,
-    RAW_REQUIRED_COLUMNS,
-    TRACK_ID_PATTERN,
-)
+from contract.fields import RAW_FIELDS, Field
 
 UPSTREAM_ROW = "upstream_row"  # the upstream's unnamed index column, as output
-NAME_COLUMNS = ("artists", "album_name", "track_name")
-PARSE_CHECK = "parse_as_type"  # a Polars-side check, not a GX expectation type
+RAW_INDEX_COLUMN = ""  # the upstream file's unnamed first column
+RAW_OPTIONAL_COLUMNS = (RAW_INDEX_COLUMN, "track_genre")  # allowed, kept as provenance
+PARSE_CHECK = "parse_as_type"  # a check of the text's type, not a GX expectation type
 RAW = "raw:"  # prefix of each column's untouched text in the working frame
 _BLANK = r"^[ \t\n\r\f\v]*$"  # an explicit class: Python's and Rust's \s differ on rare characters
+# The polars type each raw column parses to, by catalogue type.
+RAW_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(), "integer": pl.Int64(), "number": pl.Float64(), "boolean": pl.Boolean(),
+}  # fmt: skip
+RAW_COLUMNS: dict[str, pl.DataType] = {f.raw: RAW_TYPES[f.type] for f in RAW_FIELDS if f.raw}
+_KINDS = {"integer": "an integer", "number": "a finite number", "boolean": "True or False"}
 
 
 @dataclass(frozen=True)
 class ExpectationResult:
-    """One check's verdict; `expectation` is a GX type, or PARSE_CHECK for the Polars type check."""
+    """One check's verdict; `expectation` is a GX type, or PARSE_CHECK for a type check."""
 
     expectation: str
     column: str | None
@@ -40,37 +44,70 @@ class ExpectationResult:
 
 @dataclass(frozen=True)
 class Rule:
-    """A row rule: the GX expectation (or the parse check) and the Polars mirror of it."""
+    """A row rule: an expectation type, the column it checks and its arguments."""
 
     expectation: str
     column: str
     description: str
-    kwargs: dict[str, Any]  # the GX expectation's arguments besides `column`
-    unexpected: pl.Expr  # true on failing rows of the working frame (typed and raw columns)
-    reason: pl.Expr  # what to tell about a failing row
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    kind: str = "string"  # the column's catalogue type (for the type check)
+    required: bool = True  # a missing value fails the type check
 
     @property
     def in_gx(self) -> bool:
         return self.expectation != PARSE_CHECK
 
 
-def _say(before: str, value: pl.Expr, after: str) -> pl.Expr:
-    return pl.concat_str([pl.lit(before), value, pl.lit(after)])
-
-
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def typed_column(column: str, dtype: pl.DataType) -> pl.Expr:
+def field_rules(field: Field) -> list[Rule]:
+    """The rules one raw column of the catalogue gives, in the order reasons are told."""
+    column = str(field.raw)
+    if field.type == "string":
+        rules = [Rule("expect_column_values_to_not_be_null", column, f"{column} present")]
+    else:
+        rules = [Rule(PARSE_CHECK, column, f"{column} is {_KINDS[field.type]}", kind=field.type)]
+    if field.pattern:
+        rules.append(Rule("expect_column_values_to_match_regex", column,
+                          f"{column} matches {field.pattern}", {"regex": field.pattern}))  # fmt: skip
+    elif field.type == "string":
+        rules.append(Rule("expect_column_values_to_not_match_regex", column, f"{column} not blank",
+                          {"regex": _BLANK}))  # fmt: skip
+    if field.minimum is not None and field.maximum is not None:
+        low, high = field.minimum, field.maximum
+        rules.append(Rule("expect_column_values_to_be_between", column,
+                          f"{column} between {_number(low)} and {_number(high)}",
+                          {"min_value": low, "max_value": high}))  # fmt: skip
+    elif field.minimum is not None and field.exclusive_minimum:
+        rules.append(Rule("expect_column_values_to_be_between", column,
+                          f"{column} above {_number(field.minimum)}",
+                          {"min_value": field.minimum, "strict_min": True}))  # fmt: skip
+    return rules
+
+
+def row_rules() -> list[Rule]:
+    """The raw contract's row rules: the upstream index column's type, then each raw column's."""
+    index = Rule(PARSE_CHECK, UPSTREAM_ROW, f"{UPSTREAM_ROW} is an integer", kind="integer",
+                 required=False)  # fmt: skip
+    return [index, *(rule for field in RAW_FIELDS for rule in field_rules(field))]
+
+
+def raw_text(rule: Rule) -> pl.Expr:
+    """The untouched text of the column a rule checks."""
+    return pl.col(RAW + (RAW_INDEX_COLUMN if rule.column == UPSTREAM_ROW else rule.column))
+
+
+def typed_column(column: str, kind: str) -> pl.Expr:
     """The column parsed from its text; null where the text is missing or does not parse."""
     raw = pl.col(RAW + column)
-    if dtype == pl.Int64:
+    if kind == "integer":
         return raw.cast(pl.Int64, strict=False)
-    if dtype == pl.Float64:
+    if kind == "number":
         number = raw.cast(pl.Float64, strict=False)
         return pl.when(number.is_finite()).then(number)
-    if dtype == pl.Boolean:
+    if kind == "boolean":
         return (
             pl.when(raw.is_in(["True", "true"]))
             .then(True)
@@ -80,95 +117,49 @@ def typed_column(column: str, dtype: pl.DataType) -> pl.Expr:
     return raw
 
 
-_KINDS = {pl.Int64: "an integer", pl.Float64: "a finite number", pl.Boolean: "True or False"}
+def unexpected(rule: Rule) -> pl.Expr:
+    """True on the rows that fail a rule (over the typed and raw columns): the one check of
+    each expectation type, with GX's meaning (a null is left to the not-null expectation)."""
+    value, kwargs = pl.col(rule.column), rule.kwargs
+    if rule.expectation == PARSE_CHECK:
+        return value.is_null() if rule.required else raw_text(rule).is_not_null() & value.is_null()
+    if rule.expectation == "expect_column_values_to_not_be_null":
+        return value.is_null()
+    if rule.expectation == "expect_column_values_to_match_regex":
+        return value.is_not_null() & ~value.str.contains(kwargs["regex"])
+    if rule.expectation == "expect_column_values_to_not_match_regex":
+        return value.is_not_null() & value.str.contains(kwargs["regex"])
+    if rule.expectation == "expect_column_values_to_be_between":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        outside = (value <= low) if kwargs.get("strict_min") else (value < low)
+        if high is not None:
+            outside = outside | (value > high)
+        return value.is_not_null() & outside
+    raise ValueError(f"no check for expectation type {rule.expectation!r}")
 
 
-def _parse_rule(column: str, dtype: pl.DataType, name: str, required: bool = True) -> Rule:
-    raw, kind = pl.col(RAW + column), _KINDS[type(dtype)]
-    unparsed = pl.col(name).is_null() if required else raw.is_not_null() & pl.col(name).is_null()
-    return Rule(
-        PARSE_CHECK,
-        name,
-        f"{name} is {kind}",
-        {},
-        unparsed,
-        pl.when(raw.is_null())
-        .then(pl.lit(f"{name} is missing"))
-        .otherwise(_say(f"{name} '", raw, f"' is not {kind}")),
-    )
+def reason(rule: Rule) -> pl.Expr:
+    """What to tell about a row that fails a rule, quoting its text."""
+    text = raw_text(rule)
+    name, kwargs = rule.column, rule.kwargs
 
+    def say(before: str, after: str) -> pl.Expr:
+        return pl.concat_str([pl.lit(before), text, pl.lit(after)])
 
-def _present_rule(column: str) -> Rule:
-    return Rule(
-        "expect_column_values_to_not_be_null",
-        column,
-        f"{column} present",
-        {},
-        pl.col(column).is_null(),
-        pl.lit(f"{column} is missing"),
-    )
-
-
-def _regex_rule(column: str, regex: str, *, match: bool) -> Rule:
-    value, raw = pl.col(column), pl.col(RAW + column)
-    if match:
-        return Rule(
-            "expect_column_values_to_match_regex",
-            column,
-            f"{column} matches {regex}",
-            {"regex": regex},
-            value.is_not_null() & ~value.str.contains(regex),
-            _say(f"{column} '", raw, f"' does not match {regex}"),
+    if rule.expectation == PARSE_CHECK:
+        missing = pl.lit(f"{name} is missing")
+        return (
+            pl.when(text.is_null())
+            .then(missing)
+            .otherwise(say(f"{name} '", f"' is not {_KINDS[rule.kind]}"))
         )
-    return Rule(
-        "expect_column_values_to_not_match_regex",
-        column,
-        f"{column} not blank",
-        {"regex": regex},
-        value.is_not_null() & value.str.contains(regex),
-        _say(f"{column} '", raw, "' is blank"),
-    )
-
-
-def _between_rule(column: str, low: float, high: float) -> Rule:
-    value, bounds = pl.col(column), f"[{_number(low)}, {_number(high)}]"
-    return Rule(
-        "expect_column_values_to_be_between",
-        column,
-        f"{column} between {_number(low)} and {_number(high)}",
-        {"min_value": low, "max_value": high},
-        value.is_not_null() & ~value.is_between(low, high),
-        _say(f"{column} ", pl.col(RAW + column), f" is outside {bounds}"),
-    )
-
-
-def _positive_rule(column: str) -> Rule:
-    value = pl.col(column)
-    return Rule(
-        "expect_column_values_to_be_between",
-        column,
-        f"{column} above 0",
-        {"min_value": 0, "strict_min": True},
-        value.is_not_null() & (value <= 0),
-        _say(f"{column} ", pl.col(RAW + column), " is not above 0"),
-    )
-
-
-def row_rules() -> list[Rule]:
-    """The raw contract's row rules, in column order (so reasons read in column order)."""
-    index_dtype = RAW_OPTIONAL_COLUMNS[RAW_INDEX_COLUMN]
-    rules = [_parse_rule(RAW_INDEX_COLUMN, index_dtype, UPSTREAM_ROW, required=False)]
-    for column, dtype in RAW_REQUIRED_COLUMNS.items():
-        if dtype == pl.String:
-            rules.append(_present_rule(column))
-        else:
-            rules.append(_parse_rule(column, dtype, column))
-        if column == "track_id":
-            rules.append(_regex_rule(column, TRACK_ID_PATTERN, match=True))
-        if column in NAME_COLUMNS:
-            rules.append(_regex_rule(column, _BLANK, match=False))
-        if column in RANGES:
-            rules.append(_between_rule(column, *RANGES[column]))
-        if column == "duration_ms":
-            rules.append(_positive_rule(column))
-    return rules
+    if rule.expectation == "expect_column_values_to_not_be_null":
+        return pl.lit(f"{name} is missing")
+    if rule.expectation == "expect_column_values_to_match_regex":
+        return say(f"{name} '", f"' does not match {kwargs['regex']}")
+    if rule.expectation == "expect_column_values_to_not_match_regex":
+        return say(f"{name} '", "' is blank")
+    if kwargs.get("strict_min"):
+        return say(f"{name} ", f" is not above {_number(kwargs['min_value'])}")
+    bounds = f"[{_number(kwargs['min_value'])}, {_number(kwargs['max_value'])}]"
+    return say(f"{name} ", f" is outside {bounds}")

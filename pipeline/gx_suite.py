@@ -1,8 +1,11 @@
-"""The Great Expectations adapter: run the raw contract's rules as one suite and cross-check it.
+"""Great Expectations as the report: the raw contract's rules as a GX suite, and a run's results
+as GX validation results, rendered into Data Docs.
 
-Great Expectations is imported only here, and only when a suite runs: it costs seconds. Each
-verdict is accepted only if its count agrees with the rule's Polars mirror, which is what names
-the failing rows; GX's own errors become PipelineError.
+The rules are checked once, in Polars (pipeline/expectations.py); here each becomes the GX
+expectation of the same type and arguments, and each result a GX result with its counts and
+up to 20 failing values, so the run's Data Docs read as if GX had checked the rows. Great
+Expectations is imported only here, and only when Data Docs are asked for: it costs seconds.
+GX's own errors become PipelineError.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pipeline.expectations import ExpectationResult, Rule
 log = logging.getLogger(__name__)
 
 SUITE = "raw_contract"
+BATCH = "raw_rows"
 
 
 def import_gx() -> Any:
@@ -37,25 +41,49 @@ def import_gx() -> Any:
     return gx
 
 
-def suite_results(
-    frame: Any, rules: list[Rule], mirrors: list[int], docs_dir: Path | None
-) -> list[ExpectationResult]:
-    """Run the rules over a pandas frame in GX; each result checked against its mirror's count."""
-    verdicts = _run_suite(frame, rules, docs_dir)
-    return [
-        _cross_checked(rule, verdict, mirror)
-        for rule, verdict, mirror in zip(rules, verdicts, mirrors, strict=True)
-    ]
-
-
-def _expectation(gx: Any, rule: Rule) -> Any:
+def expectation(gx: Any, rule: Rule) -> Any:
+    """The GX expectation a rule declares."""
     name = "".join(word.capitalize() for word in rule.expectation.split("_"))
     return getattr(gx.expectations, name)(column=rule.column, **rule.kwargs)
 
 
-def _build_docs(context: Any, docs_dir: Path) -> None:
-    """Write GX Data Docs into docs_dir instead of the ephemeral context's temporary site."""
+def write_data_docs(
+    rules: list[Rule],
+    results: list[ExpectationResult],
+    rows: int,
+    examples: list[list[str | None]],
+    docs_dir: Path,
+) -> None:
+    """Render the suite and this run's results (the type checks are not GX expectations, and
+    stay out) as GX Data Docs in docs_dir."""
+    gx = import_gx()
     started = time.perf_counter()
+    try:
+        context = _context(gx, docs_dir)
+        checked = [i for i, rule in enumerate(rules) if rule.in_gx]
+        suite = gx.ExpectationSuite(
+            name=SUITE, expectations=[expectation(gx, rules[i]) for i in checked]
+        )
+        suite = context.suites.add(suite)
+        verdicts = [
+            _verdict(configured.configuration, results[i], rows, examples[i])
+            for configured, i in zip(suite.expectations, checked, strict=True)
+        ]
+        _store_result(context, verdicts)
+        context.build_data_docs()
+    except Exception as error:  # GX raises many types; the CLI reports PipelineError
+        raise PipelineError(
+            f"Great Expectations could not write Data Docs: {type(error).__name__}: {error}"
+        ) from error
+    log.info("data docs built in %.2f s at %s", time.perf_counter() - started, docs_dir)
+
+
+def _context(gx: Any, docs_dir: Path) -> Any:
+    """A fresh ephemeral context whose one Data Docs site is docs_dir."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     docs_dir.mkdir(parents=True, exist_ok=True)
     context.delete_data_docs_site("local_site")
     store = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())}
@@ -63,57 +91,46 @@ def _build_docs(context: Any, docs_dir: Path) -> None:
     context.add_data_docs_site(
         SUITE, {**site, "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}
     )
-    context.build_data_docs()
-    log.info("data docs built in %.2f s at %s", time.perf_counter() - started, docs_dir)
+    return context
 
 
-def _run_suite(frame: Any, rules: list[Rule], docs_dir: Path | None) -> list[Any]:
-    """Run the rules as one suite in a fresh ephemeral context; GX's results in rule order."""
-    gx = import_gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+def _verdict(configuration: Any, result: ExpectationResult, rows: int, values: list) -> Any:
+    from great_expectations.core import ExpectationValidationResult
 
-    started = time.perf_counter()
-    try:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        asset = context.data_sources.add_pandas("raw_files").add_dataframe_asset("raw_rows")
-        batch = asset.add_batch_definition_whole_dataframe("all_rows")
-        expectations = [_expectation(gx, rule) for rule in rules]  # one store write, not 22
-        suite = context.suites.add(gx.ExpectationSuite(name=SUITE, expectations=expectations))
-        ids = [expectation.id for expectation in suite.expectations]
-        definition = gx.ValidationDefinition(name=SUITE, data=batch, suite=suite)
-        definition = context.validation_definitions.add(definition)
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
-        log.info("GX validated %d rows in %.2f s", len(frame), time.perf_counter() - started)
-        if docs_dir is not None:
-            _build_docs(context, docs_dir)
-    except Exception as error:  # GX raises many types; the CLI reports PipelineError
-        raise PipelineError(
-            f"Great Expectations failed: {type(error).__name__}: {error}"
-        ) from error
-    by_id = {verdict.expectation_config.id: verdict for verdict in result.results}
-    return [by_id[expectation_id] for expectation_id in ids]
+    share = 100.0 * result.unexpected_count / rows if rows else 0.0
+    counts = {
+        "element_count": rows,
+        "unexpected_count": result.unexpected_count,
+        "unexpected_percent": share,
+        "partial_unexpected_list": values,
+    }
+    return ExpectationValidationResult(
+        success=result.success, expectation_config=configuration, result=counts
+    )
 
 
-def _gx_error(info: dict[str, Any]) -> str | None:
-    """The message of an exception GX caught while checking (it reports, never raises)."""
-    entries = [info] if "raised_exception" in info else list(info.values())
-    raised = [
-        entry for entry in entries if isinstance(entry, dict) and entry.get("raised_exception")
-    ]
-    return str(raised[0].get("exception_message")) if raised else None
+def _store_result(context: Any, verdicts: list[Any]) -> None:
+    """Keep the results in the context's store, where the Data Docs builder reads them."""
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
-
-def _cross_checked(rule: Rule, verdict: Any, mirror: int) -> ExpectationResult:
-    """GX's verdict on one rule, refused unless it agrees with the rule's Polars mirror."""
-    error = _gx_error(verdict.exception_info or {})
-    if error is not None:
-        raise PipelineError(f"Great Expectations could not check {rule.description!r}: {error}")
-    count = verdict.result.get("unexpected_count")
-    if count != mirror or verdict.success != (mirror == 0):
-        raise PipelineError(
-            f"bug in pipeline/expectations.py or pipeline/gx_suite.py: GX finds {count} rows "
-            f"failing {rule.description!r} (success={verdict.success}) but its Polars mirror "
-            f"finds {mirror}"
-        )
-    return ExpectationResult(rule.expectation, rule.column, rule.description, mirror == 0, mirror)
+    passed = sum(verdict.success for verdict in verdicts)
+    statistics = {
+        "evaluated_expectations": len(verdicts),
+        "successful_expectations": passed,
+        "unsuccessful_expectations": len(verdicts) - passed,
+        "success_percent": 100.0 * passed / len(verdicts) if verdicts else 100.0,
+    }
+    result = ExpectationSuiteValidationResult(
+        success=passed == len(verdicts), results=verdicts, suite_name=SUITE, statistics=statistics
+    )
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=SUITE),
+        run_id=RunIdentifier(run_name=SUITE),
+        batch_identifier=BATCH,
+    )
+    context.validation_results_store.set(key, result)

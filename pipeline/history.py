@@ -1,49 +1,49 @@
-"""The log of published versions, data/curated/history.json, that `make rollback` steps through.
+"""The log of published versions, history.json beside them, that `make rollback` steps through.
 
     {"versions": [{"version", "created_at", "tracks", "published_at", "pruned_at"}, ...],
      "live": [<version>, ...]}
 
-`versions` lists every version in the order it was published (or found on disk). `live` lists
-the versions that have been current, oldest first, without those rolled away from: its last
-entry is `current`, and `make rollback` makes the one before it current. A rolled-away version
-comes back only when asked for by name. The file is rewritten whole and swapped in by a rename.
-The S3 store keeps the same log beside its versions (pipeline/bucket.py, publish_s3.py):
-everything here but load and save works on either, given the versions present there.
+`versions` lists every version in the order it was published (or found in the store). `live`
+lists the versions that have been current, oldest first, without those rolled away from: its
+last entry is `current`, and `make rollback` makes the one before it current. A rolled-away
+version comes back only when asked for by name. The log is rewritten whole. It is read and
+written through the store (contract/store.py), so a folder and a bucket keep it alike.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import contract as c
+from contract.store import HISTORY, StoreError, VersionStore
 from pipeline.errors import PublishError
 
-HISTORY = "history.json"
 History = dict[str, Any]
 
 
-def load(curated_dir: Path) -> History:
-    """The history, brought in line with the folders on disk and the `current` link."""
-    if not (curated_dir / c.VERSIONS_DIR).is_dir():  # nothing published, or `make clean` since
-        return {"versions": [], "live": []}
+def load(store: VersionStore) -> History:
+    """The history, brought in line with the versions in the store and its pointer."""
     try:
-        history: History = json.loads((curated_dir / HISTORY).read_text())
-    except FileNotFoundError:
-        history = {"versions": [], "live": []}
-    except (OSError, ValueError) as error:
+        pointer = store.pointer()
+        versions = store.versions()
+        text = store.read_text(HISTORY)
+    except StoreError as error:
+        raise PublishError(str(error)) from None
+    try:
+        history: History = json.loads(text) if text else {"versions": [], "live": []}
+    except ValueError as error:
         raise PublishError(
-            f"{curated_dir / HISTORY} is unreadable ({error}): fix it, or delete it to rebuild "
-            "it from the version folders"
+            f"{store.url(HISTORY)} is unreadable ({error}): fix it, or delete it to rebuild it "
+            "from the versions kept"
         ) from None
-    folders = {folder.name: folder for folder in _folders(curated_dir)}
-    return reconcile(
-        history, list(folders), current_version(curated_dir), lambda name: _entry(folders[name])
-    )
+    if not versions and pointer is None:  # nothing published, or `make clean` since
+        return {"versions": [], "live": []}
+    complete = [name for name, done in versions.items() if done]
+    current = pointer.version if pointer else None
+    return reconcile(history, complete, current, lambda name: _describe(store, name))
 
 
 def reconcile(
@@ -55,14 +55,21 @@ def reconcile(
     """Add the versions present but not logged (described by `describe`) and the live pointer.
 
     Wherever the versions are kept (a folder, a bucket), the history follows them: a version
-    found there without an entry gets one, and `current` ends the live path.
+    found there without an entry gets one (found together, in the order they were created),
+    and `current` ends the live path.
     """
     first_time = not history["versions"]
-    for name in sorted(present):
-        if entry(history, name) is None:
-            history["versions"].append(describe(name))
-            if first_time and current is not None and name <= current:
-                history["live"].append(name)  # names start with a UTC timestamp
+    found = [describe(name) for name in present if entry(history, name) is None]
+    found.sort(key=lambda item: (str(item.get("created_at") or ""), item["version"]))
+    created = {item["version"]: str(item.get("created_at") or "") for item in found}
+    for item in found:
+        history["versions"].append(item)
+        if (
+            first_time
+            and current is not None
+            and created[item["version"]] <= created.get(current, "")
+        ):
+            history["live"].append(item["version"])
     if current is not None and current in history["live"]:
         history["live"] = history["live"][: history["live"].index(current) + 1]
     elif current is not None:
@@ -70,18 +77,26 @@ def reconcile(
     return history
 
 
-def save(curated_dir: Path, history: History) -> None:
-    """Write the history atomically: a reader sees the old file or the new one, never half."""
-    temporary = curated_dir / f".{HISTORY}.tmp"
-    temporary.write_text(json.dumps(history, indent=2) + "\n")
-    os.replace(temporary, curated_dir / HISTORY)
+def save(store: VersionStore, history: History) -> None:
+    """Write the history whole: a reader sees the old log or the new one, never half."""
+    try:
+        store.write_text(HISTORY, json.dumps(history, indent=2) + "\n")
+    except (OSError, StoreError) as error:
+        raise PublishError(f"cannot write {store.url(HISTORY)}: {error}") from None
 
 
-def record_publish(history: History, version_dir: Path, fresh_start: bool) -> None:
-    """Log a newly published version as current; with no live dataset before, start afresh."""
-    if entry(history, version_dir.name) is None:
-        history["versions"].append(_entry(version_dir, published_at=now()))
-    history["live"] = [*([] if fresh_start else history["live"]), version_dir.name]
+def record_publish(history: History, manifest: dict[str, Any], fresh_start: bool) -> None:
+    """Log a published version as current; with no live dataset before, start afresh. A
+    version published again (its data came back) moves to the end of the rollback path, so a
+    rollback returns to the version it replaced, and a pruned one is logged as present again."""
+    name = manifest["version"]
+    found = entry(history, name)
+    if found is None:
+        history["versions"].append(described(name, manifest, published_at=now()))
+    else:
+        found.update(pruned_at=None, published_at=now())
+    before = [] if fresh_start else [version for version in history["live"] if version != name]
+    history["live"] = [*before, name]
 
 
 def rollback_target(
@@ -151,29 +166,20 @@ def entry(history: History, version: str) -> dict[str, Any] | None:
     return next((item for item in history["versions"] if item["version"] == version), None)
 
 
-def current_version(curated_dir: Path) -> str | None:
-    """The name of the version `current` points at, or None."""
-    link = curated_dir / c.CURRENT_LINK
-    return link.resolve().name if link.is_symlink() else None
-
-
-def present(curated_dir: Path) -> set[str]:
-    """The names of the version folders on disk."""
-    versions = curated_dir / c.VERSIONS_DIR
-    return {folder.name for folder in _folders(curated_dir)} if versions.is_dir() else set()
-
-
-def _folders(curated_dir: Path) -> list[Path]:
-    versions = curated_dir / c.VERSIONS_DIR
-    return sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _entry(folder: Path, published_at: str | None = None) -> dict[str, Any]:
+def present(store: VersionStore) -> set[str]:
+    """The names of the complete versions in the store."""
     try:
-        manifest = json.loads((folder / c.MANIFEST).read_text())
-    except (OSError, ValueError):
+        return {name for name, complete in store.versions().items() if complete}
+    except StoreError as error:
+        raise PublishError(str(error)) from None
+
+
+def _describe(store: VersionStore, version: str) -> dict[str, Any]:
+    try:
+        manifest = store.manifest(version)
+    except StoreError:
         manifest = {}
-    return described(folder.name, manifest, published_at)
+    return described(version, manifest, None)
 
 
 def described(version: str, manifest: dict[str, Any], published_at: str | None) -> dict[str, Any]:

@@ -1,37 +1,39 @@
-"""Write a curated dataset aside, verify it, and swap it in atomically; roll back on request.
+"""Write a curated version aside, verify it, add it to the store and move the pointer; roll back.
 
-data/curated/
-  versions/<version>/   one folder per published dataset (Parquet files, manifest.json, data_docs/)
-  current  -> versions/<version>   the live dataset, replaced by one atomic rename
-  previous -> versions/<version>   the one `make rollback` would make current (absent if none)
-  history.json                     every version and the rollback path (pipeline/history.py)
-  .lock                            held by the one ingest or rollback running
+Publishing and rolling back go through the store's interface (contract/store.py), so a folder
+and an S3 bucket follow the same steps and rules:
 
-Run reports (data/runs/<run>/) are pruned here too: see prune_runs.
+  versions/<version>/   one folder per published dataset: its Parquet tables, datapackage.json,
+                        manifest.json (written last), report.html and data_docs/
+  the pointer           `current` (a folder's symlink) or current.json (a bucket's), moved last
+  history.json          every version and the rollback path (pipeline/history.py)
+
+A version is named by its data (contract/digest.py): publishing data that the store already
+holds adds no folder, it only moves the pointer. Run reports (data/runs/<run>/) are pruned here.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
 import shutil
+import sys
+import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 import contract as c
-from contract import serving
+from contract.datapackage import datapackage
+from contract.store import PointerMoved, StoreError, VersionStore
 from pipeline import history
 from pipeline.errors import PipelineError, PublishError
-from pipeline.serving import serving_arrays
 
-# The current version and the two `make rollback` can step back to are kept; see prune_versions.
+# The current version and the two `make rollback` can step back to are kept; see prunable.
 KEEP_VERSIONS = 3
 _RUN_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")  # data/runs/<UTC start>[-<n>]
 
@@ -39,8 +41,8 @@ _RUN_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")  # data/runs/<UTC start>[
 def write_dataset(
     tables: Mapping[str, pl.DataFrame], directory: Path, manifest: dict[str, Any]
 ) -> dict[str, Any]:
-    """Write the contract's tables, their serving arrays (contract.serving) and a manifest listing
-    every file's checksum into `directory`, then check the folder against the manifest."""
+    """Write the contract's tables, datapackage.json and a manifest listing every file's
+    checksum into `directory`, then check the folder against the manifest."""
     missing = sorted(set(c.CURATED_SCHEMAS) - set(tables))
     if missing:
         raise PublishError(f"cannot write a dataset without {missing}")
@@ -50,19 +52,19 @@ def write_dataset(
                 f"the dataset written to {directory} does not check out: {name} has columns "
                 f"{dict(tables[name].schema)}, the contract says {columns}"
             )
-    (directory / serving.INDEX_DIR).mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     files = {}
     for name in c.CURATED_SCHEMAS:
         path = directory / name
         tables[name].write_parquet(path, compression="zstd", statistics=True)
         files[name] = _entry(path, tables[name].height)
-    for name, part in serving_arrays(dict(tables)):
-        path = serving.array_path(directory, name)
-        files[serving.array_file(name)] = _entry(path, save_array(path, part))
+    package = datapackage(manifest["version"], manifest["created_at"], files)
+    (directory / c.DATAPACKAGE).write_text(json.dumps(package, indent=2) + "\n")
+    files[c.DATAPACKAGE] = _entry(directory / c.DATAPACKAGE, len(package["resources"]))
     manifest = {
         **manifest,
         "schema_version": c.SCHEMA_VERSION,
-        "layout_sha256": serving.LAYOUT_SHA256,
+        "schema_fingerprint": c.schema_fingerprint(),
         "files": files,
     }
     (directory / c.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
@@ -75,60 +77,94 @@ def write_dataset(
     return manifest
 
 
-def save_array(path: Path, part: np.ndarray | list[np.ndarray]) -> int:
-    """Write an array, or the pieces of a 1-d one one after another, as a .npy; its length."""
-    pieces = part if isinstance(part, list) else [part]
-    shape = (sum(len(piece) for piece in pieces), *pieces[0].shape[1:])
-    with open(path, "wb") as handle:
-        header = {"descr": np.lib.format.dtype_to_descr(pieces[0].dtype), "fortran_order": False,
-                  "shape": shape}  # fmt: skip
-        np.lib.format.write_array_header_1_0(handle, header)
-        for piece in pieces:
-            handle.write(np.ascontiguousarray(piece).data)
-    return shape[0]
-
-
 def _entry(path: Path, rows: int) -> dict[str, Any]:
     return {"sha256": c.file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
 
 
-def current_manifest(curated_dir: Path) -> dict[str, Any] | None:
-    """The live dataset's manifest, or None when nothing has been published (or it is broken)."""
+def current_manifest(store: VersionStore) -> dict[str, Any] | None:
+    """The live version's manifest, or None when nothing has been published (or it is gone)."""
     try:
-        return c.read_manifest(curated_dir / c.CURRENT_LINK)
-    except c.CuratedDatasetError:
+        pointer = store.pointer()
+        return None if pointer is None else store.manifest(pointer.version)
+    except StoreError:
         return None
 
 
 def publish(
     tables: Mapping[str, pl.DataFrame],
-    curated_dir: Path,
+    store: VersionStore,
     manifest: dict[str, Any],
     extras: Sequence[Path] = (),
-) -> Path:
-    """Write a new version aside, make it `current` in one rename, log it, prune old versions.
+) -> str:
+    """Add a new version to the store (unless it holds this data already), make it current, log
+    it and prune old versions; where the version is.
 
     `extras` are files or folders copied into the version before it goes live (the run's
     data-quality report and docs); one that does not exist is left out.
     """
     version = manifest["version"]
-    versions = curated_dir / c.VERSIONS_DIR
-    final = versions / version
-    if final.exists():
-        raise PublishError(f"version {version} already exists in {versions}")
-    log = history.load(curated_dir)  # before the new folder exists: it is logged as published
-    staging = stage(tables, versions / f".staging-{version}", manifest, extras)
+    log = history.load(store)
+    expected = _pointer(store)
+    if version not in history.present(store):
+        store.delete_version(version)  # an incomplete upload of the same data, if any
+        with tempfile.TemporaryDirectory(prefix=".kapiko-publish-", dir=_parent(store)) as scratch:
+            folder = stage(tables, Path(scratch) / version, manifest, extras)
+            _add(store, folder)
+    written = _manifest(store, version)
+    _move(store, version, expected)
+    history.record_publish(log, written, fresh_start=expected is None)
+    # The version is live from here on: a failure to tidy up is a warning, not a refusal.
+    for what, step in (("pruning old versions", prune), ("writing history.json", history.save)):
+        try:
+            step(store, log)
+        except PipelineError as error:
+            print(
+                f"warning: {version} is published and current, but {what} failed ({error}); "
+                "the next publish or rollback repeats it",
+                file=sys.stderr,
+            )
+    return store.url(c.VERSIONS_DIR, version)
+
+
+def _parent(store: VersionStore) -> Path | None:
+    parent = store.staging_parent()
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _add(store: VersionStore, folder: Path) -> None:
     try:
-        os.replace(staging, final)
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(f"could not write the new dataset under {versions}: {error}") from None
-    fresh_start = history.current_version(curated_dir) is None
-    _point(curated_dir / c.CURRENT_LINK, final)
-    history.record_publish(log, final, fresh_start)
-    history.save(curated_dir, log)
-    prune_versions(curated_dir)
-    return final
+        store.add_version(folder)
+    except StoreError as error:
+        raise PublishError(f"{error}. Nothing was made current") from None
+
+
+def _pointer(store: VersionStore) -> Any:
+    try:
+        return store.pointer()
+    except StoreError as error:
+        raise PublishError(str(error)) from None
+
+
+def _manifest(store: VersionStore, version: str) -> dict[str, Any]:
+    try:
+        return store.manifest(version)
+    except StoreError as error:
+        raise PublishError(str(error)) from None
+
+
+def _move(store: VersionStore, version: str, expected: Any) -> None:
+    """Move the pointer, refusing if another publish or rollback moved it meanwhile."""
+    try:
+        store.move_pointer(version, expected)
+    except PointerMoved as error:
+        raise PublishError(
+            f"another publish or rollback changed the pointer while this one ran ({error}), so "
+            "nothing was made current: run `make versions`, then try again"
+        ) from None
+    except StoreError as error:
+        raise PublishError(str(error)) from None
 
 
 def stage(
@@ -159,38 +195,44 @@ def stage(
     return staging
 
 
-def rollback(curated_dir: Path, version: str | None = None) -> Path:
-    """Make the version before current (or `version`) current again; return its folder."""
-    log = history.load(curated_dir)
-    versions = curated_dir / c.VERSIONS_DIR
-    target = history.rollback_target(log, history.present(curated_dir), version, str(versions))
-    folder = versions / target
+def rollback(store: VersionStore, version: str | None = None) -> tuple[str, str | None]:
+    """Make the version before current (or `version`) current again: its name, and the one
+    that was current before."""
+    log = history.load(store)
+    expected = _pointer(store)
+    target = history.rollback_target(
+        log, history.present(store), version, store.url(c.VERSIONS_DIR)
+    )
     try:
-        c.read_manifest(folder)
+        store.check_version(target)
     except c.CuratedDatasetError as error:
         raise PublishError(f"version {target} is unusable, not rolling back: {error}") from None
-    _point(curated_dir / c.CURRENT_LINK, folder)
+    _move(store, target, expected)
     history.record_rollback(log, target)
-    history.save(curated_dir, log)
-    _point_previous(curated_dir, log)
-    return folder
+    history.save(store, log)
+    store.mark_previous(_previous(log))
+    return target, expected.version if expected else None
 
 
-def prune_versions(curated_dir: Path, keep: int = KEEP_VERSIONS) -> list[Path]:
-    """Delete every version but the current one and the `keep - 1` a rollback steps back to.
-
-    Versions rolled away from go at the next publish. The history marks what was deleted, so a
-    rollback to it is refused with a reason. Folders the pipeline is writing are left alone.
-    """
-    log = history.load(curated_dir)
-    names = prunable(log, history.present(curated_dir), keep)
-    doomed = [curated_dir / c.VERSIONS_DIR / name for name in names]
-    for folder in doomed:
-        shutil.rmtree(folder)
-    history.record_pruned(log, [folder.name for folder in doomed])
-    history.save(curated_dir, log)
-    _point_previous(curated_dir, log)
+def prune(store: VersionStore, log: history.History, keep: int = KEEP_VERSIONS) -> list[str]:
+    """Delete every version but the current one and the `keep - 1` a rollback steps back to,
+    and every incomplete upload (a failed one's, or a concurrent publish's, which then fails
+    its conditional pointer move). The history marks what was deleted."""
+    try:
+        versions = store.versions()
+        doomed = prunable(log, {name for name, done in versions.items() if done}, keep)
+        incomplete = [name for name, done in versions.items() if not done]
+        for name in [*doomed, *incomplete]:
+            store.delete_version(name)
+    except StoreError as error:
+        raise PublishError(str(error)) from None
+    history.record_pruned(log, doomed)
+    store.mark_previous(_previous(log))
     return doomed
+
+
+def _previous(log: history.History) -> str | None:
+    return log["live"][-2] if len(log["live"]) > 1 else None
 
 
 def prunable(
@@ -221,7 +263,7 @@ def prune_runs(runs_dir: Path, keep: int, current: Path) -> list[Path]:
 
 @contextmanager
 def exclusive(curated_dir: Path) -> Iterator[None]:
-    """Hold data/curated/.lock, so two ingests or rollbacks never change the dataset at once."""
+    """Hold data/curated/.lock, so two ingests or rollbacks on this host never run at once."""
     lock_path = curated_dir / ".lock"
     curated_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
@@ -233,21 +275,3 @@ def exclusive(curated_dir: Path) -> Iterator[None]:
                 "the command again"
             ) from None
         yield
-
-
-def _point_previous(curated_dir: Path, log: history.History) -> None:
-    """Point `previous` at what `make rollback` would bring back, or remove it if nothing."""
-    live = log["live"]
-    target = curated_dir / c.VERSIONS_DIR / live[-2] if len(live) > 1 else None
-    if target is not None and target.is_dir():
-        _point(curated_dir / c.PREVIOUS_LINK, target)
-    else:
-        (curated_dir / c.PREVIOUS_LINK).unlink(missing_ok=True)
-
-
-def _point(link: Path, target: Path) -> None:
-    """Make `link` a relative symlink to `target`, replacing any old link in one rename."""
-    temporary = link.with_name(f".{link.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(target, link.parent), temporary)
-    os.replace(temporary, link)

@@ -1,12 +1,20 @@
-"""One ingest run: catalogue → raw CSVs → validation → curated tables → atomic publish."""
+"""One ingest run: catalogue → raw CSVs → validation → curated tables → publish, if the data changed.
+
+A version is its data (contract/digest.py): a run whose tables equal the live version's
+publishes nothing and says the dataset is up to date, whatever code changed. So that `make
+serve` does not rerun the pipeline every time, the store remembers the inputs (catalogue, raw
+files, settings) and code last found to give the live version (checked.json): with both
+unchanged, a run stops before reading anything.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +23,8 @@ from typing import Any
 import polars as pl
 
 import contract as c
+from contract.digest import data_digest, version_name
+from contract.store import StoreError, VersionStore
 from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError, PipelineError, RawFileError
@@ -26,8 +36,9 @@ from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
+CHECKED = "checked.json"  # beside the versions: the inputs and code last found up to date
 _CODE_FILES = [
-    *sorted(Path(c.__file__).parent.glob("*.py")),  # the contract, its serving layout too
+    *sorted(Path(c.__file__).parent.glob("*.py")),
     *sorted(Path(__file__).parent.glob("*.py")),
 ]
 
@@ -55,16 +66,40 @@ def ingest(settings: Settings, log: Log = _stderr) -> RunResult:
     genres = load_catalogue(settings.catalogue_path)
     paths = raw_paths(genres, settings.raw_dir)
     inputs = inputs_digest(genres, paths, settings.max_bad_share)
+    store = settings.open_store()
     with publish.exclusive(settings.curated_dir):
-        live = _live_manifest(settings)
-        if live and live.get("inputs_sha256") == inputs and not settings.force:
+        live = publish.current_manifest(store)
+        checked = {"version": (live or {}).get("version"), "inputs_sha256": inputs,
+                   "code_sha256": code_digest()}  # fmt: skip
+        if live and not settings.force and _already_checked(store, live, checked):
             log(f"dataset is up to date: version {live['version']} was built from these inputs")
             return RunResult("up-to-date", live["version"], None, live.get("genres", {}))
-        return _run(settings, genres, paths, inputs, live, log)
+        result = _run(settings, store, genres, paths, inputs, live, log)
+        _remember(store, {**checked, "version": result.version})
+        return result
+
+
+def _already_checked(store: VersionStore, live: dict[str, Any], checked: dict[str, Any]) -> bool:
+    """Whether these inputs and this code were already found to give the live version."""
+    built = {"version": live.get("version"), "inputs_sha256": live.get("inputs_sha256"),
+             "code_sha256": live.get("code_sha256")}  # fmt: skip
+    if built == checked:
+        return True
+    try:
+        return bool(json.loads(store.read_text(CHECKED) or "{}") == checked)
+    except (ValueError, StoreError):
+        return False
+
+
+def _remember(store: VersionStore, checked: dict[str, Any]) -> None:
+    """Note that these inputs and this code give this version (best effort: only a shortcut)."""
+    with contextlib.suppress(OSError, StoreError):
+        store.write_text(CHECKED, json.dumps(checked, indent=2) + "\n")
 
 
 def _run(
     settings: Settings,
+    store: VersionStore,
     genres: list[Genre],
     paths: dict[str, Path],
     inputs: str,
@@ -75,10 +110,11 @@ def _run(
     run_dir = _new_run_dir(settings.runs_dir, started)
     publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
     clock = _Clock(log)
+    live_version = (live or {}).get("version")
     try:
         files = clock.step(f"reading {len(genres)} raw files", lambda: read_all(genres, paths))
         outcome = clock.step(
-            f"validating {sum(f.frame.height for f in files):,} rows with Great Expectations",
+            f"validating {sum(f.frame.height for f in files):,} rows",
             lambda: validate_files(
                 files,
                 max_bad_share=settings.max_bad_share,
@@ -87,8 +123,7 @@ def _run(
         )
     except PipelineError as error:
         _write_text(run_dir / "report.txt", f"REFUSED: nothing was published.\n\n{error}\n")
-        version = (live or {}).get("version")
-        page = write_quality_report(run_dir, started, "refused", version, refusal=error)
+        page = write_quality_report(run_dir, started, "refused", live_version, refusal=error)
         raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
     if outcome.quarantined.height:
         outcome.quarantined.write_csv(run_dir / "quarantine.csv")
@@ -100,45 +135,30 @@ def _run(
     if curated.duplicates.height:
         curated.duplicates.write_csv(run_dir / "duplicates.csv")
     summary = genre_summary(genres, outcome.counts, curated, hashes, updated)
-    manifest = _manifest(settings, started, inputs, summary, outcome.expectations)
+    data = data_digest(curated.tables)
+    if live is not None and live.get("data_sha256") == data:
+        write_quality_report(
+            run_dir, started, "up to date", live_version, outcome=outcome, genres=summary
+        )
+        log(f"dataset is up to date: version {live_version} holds exactly this data")
+        return RunResult("up-to-date", live_version, run_dir, live.get("genres", {}))
+    manifest = _manifest(settings, started, inputs, data, summary, outcome.expectations)
     # The page goes into the version before it goes live; it says "refused" if publishing fails.
     page = write_quality_report(
         run_dir, started, "published", manifest["version"], outcome=outcome, genres=summary
     )
+    extras = (run_dir / "data_docs", page)
     try:
         final = clock.step(
-            "publishing",
-            lambda: _publish(settings, curated.tables, manifest, (run_dir / "data_docs", page)),
+            "publishing", lambda: publish.publish(curated.tables, store, manifest, extras)
         )
     except PipelineError as error:
-        version = (live or {}).get("version")
-        write_quality_report(run_dir, started, "refused", version, outcome=outcome, refusal=error)
+        write_quality_report(
+            run_dir, started, "refused", live_version, outcome=outcome, refusal=error
+        )
         raise
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return RunResult("published", manifest["version"], run_dir, summary, final)
-
-
-def _live_manifest(settings: Settings) -> dict[str, Any] | None:
-    """The published dataset's manifest: in the S3 store if one is set, else in curated_dir."""
-    if settings.store is None:
-        return publish.current_manifest(settings.curated_dir)
-    from pipeline.bucket import current_manifest
-
-    return current_manifest(settings.store)
-
-
-def _publish(
-    settings: Settings,
-    tables: dict[str, pl.DataFrame],
-    manifest: dict[str, Any],
-    extras: Sequence[Path],
-) -> str:
-    """Publish to the S3 store if one is set, else to curated_dir; where the version went."""
-    if settings.store is None:
-        return str(publish.publish(tables, settings.curated_dir, manifest, extras))
-    from pipeline import publish_s3
-
-    return publish_s3.publish_version(tables, settings.store, manifest, extras)
 
 
 def raw_paths(genres: list[Genre], raw_dir: Path) -> dict[str, Path]:
@@ -170,11 +190,19 @@ def read_all(genres: list[Genre], paths: dict[str, Path]) -> list[RawFile]:
 
 
 def inputs_digest(genres: list[Genre], paths: dict[str, Path], max_bad_share: float) -> str:
-    """A digest of everything that determines the output: catalogue, raw files, settings, code."""
+    """A digest of the inputs a run reads: the catalogue, the raw files and the settings."""
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(g) for g in genres], sort_keys=True).encode())
-    digest.update(f"{max_bad_share}|{c.SCHEMA_VERSION}".encode())
-    for path in [*paths.values(), *_CODE_FILES]:
+    digest.update(f"{max_bad_share}".encode())
+    for path in paths.values():
+        digest.update(c.file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+def code_digest() -> str:
+    """A digest of the code a run executes: the contract and the pipeline."""
+    digest = hashlib.sha256()
+    for path in _CODE_FILES:
         digest.update(c.file_sha256(path).encode())
     return digest.hexdigest()
 
@@ -235,19 +263,23 @@ def _manifest(
     settings: Settings,
     started: datetime,
     inputs: str,
+    data: str,
     summary: dict[str, dict[str, Any]],
     expectations: list[ExpectationResult],
 ) -> dict[str, Any]:
     failed = [asdict(e) for e in expectations if not e.success]
     return {
-        "version": f"{started:%Y%m%dT%H%M%SZ}-{inputs[:8]}",
+        "version": version_name(data),
         "created_at": c.rfc3339(started),
+        "data_sha256": data,
         "inputs_sha256": inputs,
+        "code_sha256": code_digest(),
         "upstream": _upstream_record(settings.raw_dir),
         "genres": summary,
         "validation": {
-            "engine": "great_expectations",
-            # Type checks run in Polars before GX sees the rows; the rest are GX expectations.
+            "engine": "polars",
+            "report": "great_expectations",
+            # Type checks parse the text; the rest are the suite's expectations.
             "expectations": sum(e.expectation != PARSE_CHECK for e in expectations),
             "type_checks": sum(e.expectation == PARSE_CHECK for e in expectations),
             "failed_expectations": failed,

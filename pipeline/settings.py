@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # contract imports Polars; a Settings is made before anything needs it
-    from contract.store import S3Store
+    from contract.store import VersionStore
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Settings:
     force: bool = False
     data_docs: bool = True
     keep_runs: int = 10  # run reports kept in runs_dir, the current run's included
-    store: S3Store | None = None  # KAPIKO_STORE: publish to this bucket instead of curated_dir
+    store: str = ""  # KAPIKO_STORE: s3://bucket/prefix to publish there instead of curated_dir
 
     @property
     def raw_dir(self) -> Path:
@@ -37,3 +37,9 @@ class Settings:
     @property
     def runs_dir(self) -> Path:
         return self.data_dir / "runs"
+
+    def open_store(self) -> VersionStore:
+        """Where versions are published: the bucket `store` names, or the folder curated_dir."""
+        from contract.store import open_store
+
+        return open_store(self.store, self.curated_dir)

@@ -8,6 +8,7 @@ from datetime import datetime
 import polars as pl
 
 import contract as c
+from contract.fields import RAW_FIELDS
 from pipeline.catalogue import Genre
 from pipeline.derive import (
     bucket_index,
@@ -107,19 +108,8 @@ def unique_tracks(members: pl.DataFrame) -> pl.DataFrame:
         members.sort("position", "source_row")
         .unique("track_id", keep="first", maintain_order=True)
         .select(
-            pl.col("track_id").alias("id"),
-            pl.col("track_name").alias("name"),
-            pl.col("artists"),
-            pl.col("album_name").alias("album"),
+            *[pl.col(str(field.raw)).alias(field.name) for field in RAW_FIELDS if field.storage],
             pl.col("genre_id"),
-            pl.col("popularity"),
-            pl.col("duration_ms"),
-            *[pl.col(feature) for feature in c.FEATURES],
-            pl.col("key"),
-            pl.col("mode"),
-            pl.col("time_signature"),
-            pl.col("explicit"),
-            pl.lit("spotify").alias("source"),
         )
         .sort("id")
     )

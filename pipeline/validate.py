@@ -1,8 +1,8 @@
-"""Validate raw genre CSVs against the raw contract: file checks, typed rows, one GX suite.
+"""Validate raw genre CSVs against the raw contract: file checks, then every row rule at once.
 
-Values that do not parse as their type are found here in Polars; Great Expectations then runs the
-suite once over every typed row (pipeline/gx_suite.py) and its counts are cross-checked against a
-Polars mirror of each expectation, which also names the failing rows.
+Each row is parsed to its types and checked against every rule of pipeline/expectations.py in
+one Polars pass; a failing row is quarantined with every reason it failed. The same rules and
+counts become the run's Great Expectations suite and Data Docs (pipeline/gx_suite.py).
 """
 
 from __future__ import annotations
@@ -13,29 +13,33 @@ from pathlib import Path
 
 import polars as pl
 
-from contract import RAW_INDEX_COLUMN, RAW_OPTIONAL_COLUMNS, RAW_REQUIRED_COLUMNS
+from contract.fields import RAW_FIELDS
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
 from pipeline.expectations import (
     RAW,
+    RAW_COLUMNS,
+    RAW_INDEX_COLUMN,
+    RAW_OPTIONAL_COLUMNS,
     UPSTREAM_ROW,
     ExpectationResult,
     Rule,
+    raw_text,
+    reason,
     row_rules,
     typed_column,
+    unexpected,
 )
-from pipeline.gx_suite import suite_results
 
 SOURCE_ROW = "source_row"
 EMPTY_ROW_REASON = "every field is empty"
 EXAMPLE_ROWS = 5
 # Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
-_RAW_COLUMNS = tuple(
-    dict.fromkeys((RAW_INDEX_COLUMN, *RAW_REQUIRED_COLUMNS, *RAW_OPTIONAL_COLUMNS))
-)
+_RAW_COLUMNS = tuple(dict.fromkeys((RAW_INDEX_COLUMN, *RAW_COLUMNS, *RAW_OPTIONAL_COLUMNS)))
 _EXPECTED = (
-    f"expected exactly the columns {', '.join(RAW_REQUIRED_COLUMNS)}, optionally preceded by an "
+    f"expected exactly the columns {', '.join(RAW_COLUMNS)}, optionally preceded by an "
     f"unnamed row-index column and followed by {', '.join(c for c in RAW_OPTIONAL_COLUMNS if c)}"
 )
+_KINDS = {str(f.raw): f.type for f in RAW_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def check_columns(frame: pl.DataFrame, path: Path) -> None:
     columns = [column for column in frame.columns if column != SOURCE_ROW]
     if not columns:
         raise RawFileError(f"{path}: empty file (no header, no rows); {_EXPECTED}")
-    missing = [column for column in RAW_REQUIRED_COLUMNS if column not in columns]
+    missing = [column for column in RAW_COLUMNS if column not in columns]
     unexpected = [column for column in columns if column not in _RAW_COLUMNS]
     problems = [f"missing {len(missing)}: {', '.join(missing)}"] if missing else []
     if unexpected:
@@ -111,15 +115,12 @@ def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
 
 def _checked_rows(raw: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     """Add the typed columns, one failure flag per rule, and the row flags `_parsed` and `_bad`."""
-    index_dtype = RAW_OPTIONAL_COLUMNS[RAW_INDEX_COLUMN]
-    typed = [
-        typed_column(column, dtype).alias(column) for column, dtype in RAW_REQUIRED_COLUMNS.items()
-    ]
+    typed = [typed_column(column, _KINDS[column]).alias(column) for column in RAW_COLUMNS]
     parse_flags = [pl.col(_flag(i)) for i, rule in enumerate(rules) if not rule.in_gx]
     return (
         raw.lazy()
-        .with_columns(typed_column(RAW_INDEX_COLUMN, index_dtype).alias(UPSTREAM_ROW), *typed)
-        .with_columns(rule.unexpected.alias(_flag(i)) for i, rule in enumerate(rules))
+        .with_columns(typed_column(RAW_INDEX_COLUMN, "integer").alias(UPSTREAM_ROW), *typed)
+        .with_columns(unexpected(rule).alias(_flag(i)) for i, rule in enumerate(rules))
         .with_columns(
             (~pl.any_horizontal(parse_flags)).alias("_parsed"),
             pl.any_horizontal(pl.col(_flag(i)) for i in range(len(rules))).alias("_bad"),
@@ -132,7 +133,7 @@ def _valid(rows: pl.DataFrame) -> pl.DataFrame:
     return (
         rows.lazy()
         .filter(~pl.col("_bad"))
-        .select("genre_id", SOURCE_ROW, UPSTREAM_ROW, *RAW_REQUIRED_COLUMNS)
+        .select("genre_id", SOURCE_ROW, UPSTREAM_ROW, *RAW_COLUMNS)
         .collect()
     )
 
@@ -143,7 +144,7 @@ def _quarantined(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     A line of empty fields (`,,,`) gets the one reason "every field is empty" rather than a
     "missing" for each column.
     """
-    reasons = [pl.when(pl.col(_flag(i))).then(rule.reason) for i, rule in enumerate(rules)]
+    reasons = [pl.when(pl.col(_flag(i))).then(reason(rule)) for i, rule in enumerate(rules)]
     raw = [pl.col(RAW + c).alias(c) for c in _RAW_COLUMNS if c != RAW_INDEX_COLUMN]
     empty = pl.all_horizontal(
         pl.col(RAW + c).is_null() | (pl.col(RAW + c) == "") for c in _RAW_COLUMNS
@@ -229,23 +230,26 @@ def _refusals(
 def _results(
     rows: pl.DataFrame, rules: list[Rule], docs_dir: Path | None
 ) -> list[ExpectationResult]:
-    """Every rule's result in rule order: parse checks from Polars, the rest from one GX run."""
+    """Every rule's result in rule order, from the rows' failure flags; with `docs_dir`, the
+    same results as Great Expectations Data Docs."""
     totals = rows.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
-    results = {
-        i: ExpectationResult(
-            rule.expectation, rule.column, rule.description, not totals[i], totals[i]
-        )
-        for i, rule in enumerate(rules)
-        if not rule.in_gx
-    }
-    checked = [i for i, rule in enumerate(rules) if rule.in_gx]
-    typed = rows.lazy().filter(pl.col("_parsed"))  # lazy: copy only the columns GX needs
-    mirrors = typed.select(pl.col(_flag(i)).sum() for i in checked).collect().row(0)
-    columns = dict.fromkeys(rules[i].column for i in checked)
-    frame = typed.select(*columns).collect().to_pandas()
-    verdicts = suite_results(frame, [rules[i] for i in checked], list(mirrors), docs_dir)
-    results |= dict(zip(checked, verdicts, strict=True))
-    return [results[i] for i in range(len(rules))]
+    results = [
+        ExpectationResult(rule.expectation, rule.column, rule.description, not total, total)
+        for rule, total in zip(rules, totals, strict=True)
+    ]
+    if docs_dir is not None:
+        from pipeline.gx_suite import write_data_docs
+
+        examples = [_examples(rows, i, rule) if total else [] for i, (rule, total)
+                    in enumerate(zip(rules, totals, strict=True))]  # fmt: skip
+        write_data_docs(rules, results, rows.height, examples, docs_dir)
+    return results
+
+
+def _examples(rows: pl.DataFrame, index: int, rule: Rule, limit: int = 20) -> list[str | None]:
+    """Up to `limit` failing values of a rule, as their text (for the Data Docs)."""
+    failing = rows.lazy().filter(pl.col(_flag(index))).select(raw_text(rule)).head(limit)
+    return failing.collect().to_series().to_list()
 
 
 # ---------------------------------------------------------------- the stage

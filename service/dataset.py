@@ -1,10 +1,11 @@
 """Load one curated dataset version and precompute everything the views need.
 
 `load_dataset` resolves the `current` symlink once, verifies the folder against its manifest
-(contract.read_manifest: every file's sha256), maps the serving arrays read-only (shared with
-every other worker through the page cache), reads the small Parquet tables and serialises the
-bytes of every response that never changes. It raises contract.CuratedDatasetError when the
-folder is missing, does not match its manifest, or does not agree with itself.
+(contract.read_manifest: every file's sha256), maps the version's serving cache read-only
+(service/cache.py: built once per host, shared with every other worker through the page cache),
+reads the small Parquet tables and serialises the bytes of every response that never changes.
+It raises contract.CuratedDatasetError when the folder is missing, does not match its manifest,
+or does not agree with itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from contract import (
     FEATURE_HISTOGRAMS,
@@ -29,7 +31,9 @@ from contract import (
     CuratedDatasetError,
     read_manifest,
 )
-from service.index import TrackIndex, map_arrays, track_index
+from service import cache
+from service.index import TrackIndex, track_index
+from service.serving import ID_WIDTH
 from service.similarity import FeatureSpace, feature_space
 from service.summaries import genre_details, genre_objects, health_payload, stats_payload
 
@@ -64,11 +68,12 @@ def load_dataset(directory: Path) -> Dataset:
     if not directory.exists():
         raise CuratedDatasetError(f"no curated dataset at {directory}")
     folder = directory.resolve()
-    manifest = read_manifest(folder)  # every file's sha256, Parquet schemas, array headers
+    manifest = read_manifest(folder)  # every file's sha256, Parquet schemas
     frames = {name: _read(folder / name) for name in SMALL_TABLES}
-    arrays = map_arrays(folder)
-    check_consistency(frames, arrays)
-    return build_dataset(frames, arrays, manifest, folder)
+    version = str(manifest.get("version", folder.name))
+    tables = cache.map_entry(cache.entry(folder, version))
+    check_consistency(frames, tables)
+    return build_dataset(frames, tables, manifest, folder)
 
 
 def _read(path: Path) -> pl.DataFrame:
@@ -78,25 +83,26 @@ def _read(path: Path) -> pl.DataFrame:
         raise CuratedDatasetError(f"{path} is unreadable: {error}") from None
 
 
-def check_consistency(frames: dict[str, pl.DataFrame], arrays: Mapping[str, np.ndarray]) -> None:
-    """Check that the tables and arrays refer to each other correctly (CuratedDatasetError)."""
-    genres, ids = frames[GENRES], arrays["ids"]
+def check_consistency(
+    frames: dict[str, pl.DataFrame], tables: Mapping[str, pa.RecordBatch]
+) -> None:
+    """Check that the tables and the serving cache agree (CuratedDatasetError)."""
+    genres = frames[GENRES]
+    ids = cache.fixed_bytes(tables["rows.arrow"], "id", ID_WIDTH)
     problems = []
     if genres.height == 0 or len(ids) == 0:
         problems.append("it has no genres or no tracks")
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
         problems.append("the track ids are not sorted and unique")
-    rows, bounds, offsets = arrays["genre_rows"], arrays["genre_bounds"], arrays["text_offsets"]
+    rows = cache.numeric(tables["members.arrow"], "row")
     if len(rows) and not 0 <= int(rows.min()) <= int(rows.max()) < len(ids):
         problems.append("a genre member is not a track")
-    if bounds[0] != 0 or bounds[-1] != len(rows) or bool(np.any(np.diff(bounds) < 0)):
-        problems.append("the genre bounds do not cover the members")
-    if (
-        offsets[0] != 0
-        or offsets[-1] != len(arrays["texts"])
-        or bool(np.any(np.diff(offsets) <= 0))
-    ):
-        problems.append("the text offsets do not cover the texts")
+    cached = tables["genres.arrow"].column("id").to_pylist()
+    if cached != genres.sort("position")["id"].to_list():
+        problems.append("the serving cache's genres are not the version's")
+    _, offsets = cache.text_buffers(tables["texts.arrow"], "json")
+    if len(offsets) != len(ids) + 1 or bool(np.any(np.diff(offsets) <= 0)):
+        problems.append("the track texts do not match the tracks")
     for name in (FEATURE_HISTOGRAMS, TOP_ARTISTS, MOOD_GRID, GENRE_MOODS):
         if not frames[name]["genre_id"].is_in(genres["id"].implode()).all():
             problems.append(f"{name} has a genre_id that is not in {GENRES}")
@@ -110,22 +116,21 @@ def check_consistency(frames: dict[str, pl.DataFrame], arrays: Mapping[str, np.n
 
 def build_dataset(
     frames: dict[str, pl.DataFrame],
-    arrays: Mapping[str, np.ndarray],
+    tables: Mapping[str, pa.RecordBatch],
     manifest: dict[str, Any],
     folder: Path,
 ) -> Dataset:
-    """Wrap the mapped arrays and serialise the bodies of every fixed response."""
+    """Wrap the mapped serving tables and serialise the bodies of every fixed response."""
     objects = genre_objects(frames[GENRES])
     genre_ids = tuple(genre["id"] for genre in objects)
     details = genre_details(objects, frames)
-    health = health_payload(
-        manifest, len(arrays["ids"]), frames[GENRES].height, len(arrays["genre_rows"])
-    )
+    index = track_index(tables, genre_ids)
+    health = health_payload(manifest, len(index.ids), frames[GENRES].height, len(index.genre_rows))
     return Dataset(
         version=str(manifest.get("version", folder.name)),
         folder=folder,
-        index=track_index(arrays, genre_ids),
-        space=feature_space(arrays, frames[FEATURE_STATS], genre_ids),
+        index=index,
+        space=feature_space(tables, frames[FEATURE_STATS], genre_ids),
         genres={genre["id"]: genre for genre in objects},
         stats_body=to_json({"data": stats_payload(frames[GLOBAL_SUMMARY], objects)}),
         genres_body=to_json({"data": objects, "meta": {"total": len(objects)}}),

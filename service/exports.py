@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Response
 
-from contract.serving import TRACK_FIELDS
+from contract.fields import TRACK_FIELDS
 from service.filters import FILTER_PARAMS, GENRE_PARAM, given_filters
 from service.headers import CORS_HEADERS
 from service.index import TrackIndex, track_texts

@@ -3,8 +3,9 @@
 Every track listing takes the same filters. Each entry of FILTERS declares its query parameters
 (service.params.Param, which parse them and document them) and how it narrows the rows: a boolean
 mask over the candidate rows (every track, or a genre's members). A filter that was not asked for
-gives no mask. Ranges are inclusive; a list (key, mood, camelot) matches any of its values.
-This module never imports Flask.
+gives no mask. Ranges are inclusive; a list (key, mood, camelot) matches any of its values. The
+range and value filters come from the field catalogue (contract/fields.py: `filter`); the text
+search on artists and the harmonic match are declared here. This module never imports Flask.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from contract import CAMELOT_CODES, MOODS, RANGES, TRACK_ID_PATTERN
-from contract.serving import CATEGORIES, NUMERIC_COLUMNS
+from contract import TRACK_ID_PATTERN
+from contract.fields import CATEGORIES, FIELDS, RANGE_FILTERS, Field
+from contract.music import harmonic_matches
 from service.index import TrackIndex, row_of
 from service.params import (
     EXAMPLE_TRACK,
@@ -28,7 +30,6 @@ from service.textsearch import contains_mask, contains_mask_of
 
 Values = Mapping[str, Any]  # parsed query parameters, by name
 LOOP_SEARCH_MAX = 3000  # below this many candidate rows a loop beats the byte search
-CAMELOT_PATTERN = r"(?:[1-9]|1[0-2])[AB]"
 
 
 class Filter(Protocol):
@@ -48,25 +49,27 @@ def _take(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Range:
-    """min_<column> and max_<column>: inclusive bounds on a numeric column."""
+    """min_<column> and max_<column>: inclusive bounds on a numeric field."""
 
-    column: str
-    what: str  # the column and its unit, for descriptions
-    kind: str = "number"
+    field: Field
 
     @property
     def params(self) -> tuple[Param, ...]:
-        low, high = RANGES.get(self.column, (0, None))
+        field = self.field
+        low = field.minimum if field.minimum is not None else 0
+        kind = "integer" if field.type == "integer" else "number"
         return tuple(
-            Param(f"{end}_{self.column}", self.kind, f"{label} {self.what}, inclusive.", low, high)
+            Param(f"{end}_{field.name}", kind, f"{label} {field.what}, inclusive.", low,
+                  field.maximum)
             for end, label in (("min", "Minimum"), ("max", "Maximum"))
-        )
+        )  # fmt: skip
 
     def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
-        low, high = values.get(f"min_{self.column}"), values.get(f"max_{self.column}")
+        column_name = self.field.name
+        low, high = values.get(f"min_{column_name}"), values.get(f"max_{column_name}")
         if low is None and high is None:
             return None
-        column = _take(index.values[self.column], rows)
+        column = _take(index.values[column_name], rows)
         if high is None:
             return column >= low
         return column <= high if low is None else (column >= low) & (column <= high)
@@ -74,39 +77,38 @@ class Range:
 
 @dataclass(frozen=True)
 class Category:
-    """<name>=<value> (or a comma-separated list when `many`): the field is one of the values."""
+    """<name>=<value> (or a comma-separated list of values, for an "any" filter): the field is
+    one of the values."""
 
-    name: str
-    kind: str
-    description: str
-    many: bool = False
-    choices: tuple[Any, ...] = ()
-    pattern: str | None = None
-    expected: str | None = None
+    field: Field
 
     @property
     def params(self) -> tuple[Param, ...]:
-        low, high = RANGES.get(self.name, (None, None))
+        field, many = self.field, self.field.filter == "any"
+        kind = {"integer": "integer", "boolean": "boolean"}.get(field.type, "string")
+        hint = "; a comma-separated list matches any of them." if many else ""
+        enumerated = field.enum if field.enum and not field.pattern else ()
         return (
             Param(
-                self.name,
-                self.kind,
-                self.description,
-                low,
-                high,
-                choices=self.choices,
-                pattern=self.pattern,
-                many=self.many,
-                expected=self.expected,
+                field.name,
+                kind,
+                field.description.removesuffix(".") + (hint or "."),
+                field.minimum,
+                field.maximum,
+                choices=enumerated,
+                pattern=field.pattern,
+                many=many,
+                expected=field.expected,
             ),
         )
 
     def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
-        chosen = values.get(self.name)
+        name = self.field.name
+        chosen = values.get(name)
         if chosen is None:
             return None
-        wanted = chosen if self.many else (chosen,)
-        return code_mask(index, self.name, [CATEGORIES[self.name].index(v) for v in wanted], rows)
+        wanted = chosen if self.field.filter == "any" else (chosen,)
+        return code_mask(index, name, [CATEGORIES[name].index(v) for v in wanted], rows)
 
 
 def code_mask(
@@ -137,16 +139,6 @@ class Artist:
         if rows is not None and len(rows) <= LOOP_SEARCH_MAX:
             return contains_mask_of(index.artists, artist, codes[rows])
         return contains_mask(index.artists, artist)[_take(codes, rows)]
-
-
-def harmonic_matches(code: str) -> tuple[str, ...]:
-    """The Camelot codes that mix harmonically with `code`, in wheel order: the code itself,
-    one step either way round the wheel with the same letter, and the same number with the
-    other letter (its relative major or minor)."""
-    number, letter = int(code[:-1]), code[-1]
-    other = "B" if letter == "A" else "A"
-    near = {f"{number}{letter}", f"{number % 12 + 1}{letter}", f"{(number - 2) % 12 + 1}{letter}"}
-    return tuple(c for c in CAMELOT_CODES if c in near | {f"{number}{other}"})
 
 
 @dataclass(frozen=True)
@@ -182,47 +174,13 @@ class Harmonic:
         return code_mask(index, "camelot", [CATEGORIES["camelot"].index(c) for c in matches], rows)
 
 
-_RANGE_UNITS = {
-    "tempo": "tempo in BPM",
-    "loudness": "loudness in dB",
-    "popularity": "popularity (0-100)",
-    "duration_ms": "duration in milliseconds",
-}
+def _catalogue_filter(field: Field) -> Filter:
+    return Range(field) if field.filter == "range" else Category(field)
+
+
 FILTERS: tuple[Filter, ...] = (
     Artist(),
-    *(
-        Range(column, _RANGE_UNITS.get(column, f"{column} (0-1)"), "number")
-        if column not in ("popularity", "duration_ms")
-        else Range(column, _RANGE_UNITS[column], "integer")
-        for column in NUMERIC_COLUMNS
-    ),
-    Category(
-        "key",
-        "integer",
-        "Musical key: 0=C, 1=C#, ... 11=B, -1=no key detected; a comma-separated list matches "
-        "any of them.",
-        many=True,
-    ),
-    Category("mode", "integer", "0 = minor, 1 = major."),
-    Category("time_signature", "integer", "Estimated beats per bar (0-7; 0 and 1 occur)."),
-    Category("explicit", "boolean", "true: only explicit tracks; false: only the others."),
-    Category(
-        "mood",
-        "string",
-        "Mood quadrant (valence x energy, split at 0.5): happy, tense, sad or calm; a "
-        "comma-separated list matches any of them.",
-        many=True,
-        choices=MOODS,
-    ),
-    Category(
-        "camelot",
-        "string",
-        "Camelot key code, 1A-12A (minor) or 1B-12B (major); a comma-separated list matches any "
-        "of them.",
-        many=True,
-        pattern=CAMELOT_PATTERN,
-        expected="a Camelot code: 1A-12A (minor) or 1B-12B (major)",
-    ),
+    *(_catalogue_filter(field) for field in FIELDS if field.filter),
     Harmonic(),
 )
 GENRE_PARAM = Param(
@@ -247,7 +205,7 @@ def given_filters(values: Values) -> Values:
 
 def _check_ranges(values: Values) -> None:
     """Refuse a min_<column> above its max_<column>."""
-    for column in NUMERIC_COLUMNS:
+    for column in RANGE_FILTERS:
         low, high = values.get(f"min_{column}"), values.get(f"max_{column}")
         if low is not None and high is not None and low > high:
             raise ParamError(

@@ -53,6 +53,9 @@ def on_starting(server: object) -> None:
     import gc
 
     import service  # noqa: F401  (imported for its side effect: the modules are loaded)
+    from service.gunicorn_errors import install
+
+    install()  # gunicorn's own 400, 414 and 431 answers in the API's JSON envelope
 
     if os.environ.get("KAPIKO_STORE", "").strip():
         import boto3  # noqa: F401  (serving a bucket: boto3's modules too, about 9 MB)

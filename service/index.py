@@ -1,8 +1,8 @@
-"""The track index a worker maps from a version's serving arrays (contract/serving.py).
+"""The track index a worker maps from a version's serving cache (service/cache.py).
 
-Rows are the unique tracks in id order. Everything a query reads was computed by the pipeline
-and is mapped read-only from the version's `index/` folder: the sorted ids (fixed-width bytes,
-for lookup by binary search), the numeric columns, each categorical field as small integer codes,
+Rows are the unique tracks in id order. Everything a query reads was computed once per host
+and is mapped read-only from the cache's Arrow files: the sorted ids (fixed-width bytes, for
+lookup by binary search), the numeric columns, each categorical field as small integer codes,
 one row order per sort key (ties by id) and each row's rank in it, genre membership, the artist
 search text, and each track's JSON text. The page cache holds one copy for every worker of a
 host; a worker's private memory is the Python objects around the arrays. Never imports Flask.
@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-from contract import FEATURES
-from contract.serving import ARRAYS, CATEGORIES, ID_WIDTH, NUMERIC_COLUMNS, SORTS, array_path
+from contract.fields import CATEGORIES, FEATURES, SORTS
+from service.cache import fixed_bytes, numeric, text_buffers
+from service.serving import ID_WIDTH, NUMERIC_COLUMNS
 from service.textsearch import Haystack, haystack_of
-
-SORT_ROWS = {sort: row for row, sort in enumerate(SORTS)}
-CATEGORY_ROWS = {name: row for row, name in enumerate(CATEGORIES)}
 
 
 @dataclass(frozen=True)
@@ -35,53 +33,45 @@ class TrackIndex:
     genre_codes: dict[str, int]  # genre id -> its position in the catalogue
     genre_rows: np.ndarray  # member rows grouped by genre code, ascending within a genre
     genre_bounds: np.ndarray  # genre code c: genre_rows[bounds[c]:bounds[c + 1]]
-    orders: np.ndarray  # (sorts, rows): every row in each sort's order
-    ranks: np.ndarray  # (sorts, rows): each row's position in each sort
+    orders: dict[str, np.ndarray]  # sort -> every row in its order
+    ranks: dict[str, np.ndarray]  # sort -> each row's position in its order
     artist_codes: np.ndarray  # each row's artists, as an index into the haystack's strings
     artists: Haystack
     texts: np.ndarray  # every track's JSON text, UTF-8, one after another
     text_offsets: np.ndarray  # row r's text: texts[offsets[r]:offsets[r + 1]]
 
 
-def map_arrays(directory: Path) -> dict[str, np.ndarray]:
-    """Every serving array of a version folder, mapped read-only (nothing is copied).
-
-    Each is a plain ndarray view of its np.memmap: the memmap subclass runs Python code on every
-    index and slice (about 1 us each, 90 of them in a /similar request), the view does not.
-    """
-    return {
-        name: np.load(array_path(directory, name), mmap_mode="r").view(np.ndarray)
-        for name in ARRAYS
-    }
-
-
-def track_index(arrays: Mapping[str, np.ndarray], genre_ids: tuple[str, ...]) -> TrackIndex:
-    """The index over a dataset's serving arrays (mapped files, or arrays in memory)."""
+def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]) -> TrackIndex:
+    """The index over a version's mapped serving tables."""
+    rows, genres = tables["rows.arrow"], tables["genres.arrow"]
+    texts, offsets = text_buffers(tables["texts.arrow"], "json")
+    data, starts = text_buffers(tables["artists.arrow"], "lowered")
+    bounds = np.concatenate((numeric(genres, "start")[:1], numeric(genres, "stop")))
     return TrackIndex(
-        ids=arrays["ids"],
-        values={column: arrays[f"value_{column}"] for column in NUMERIC_COLUMNS},
-        codes={name: arrays["codes"][row] for name, row in CATEGORY_ROWS.items()},
+        ids=fixed_bytes(rows, "id", ID_WIDTH),
+        values={column: numeric(rows, column) for column in NUMERIC_COLUMNS},
+        codes={name: numeric(rows, f"code_{name}") for name in CATEGORIES},
         genre_ids=genre_ids,
         genre_codes={genre: code for code, genre in enumerate(genre_ids)},
-        genre_rows=arrays["genre_rows"],
-        genre_bounds=arrays["genre_bounds"],
-        orders=arrays["orders"],
-        ranks=arrays["ranks"],
-        artist_codes=arrays["artist_codes"],
-        artists=haystack_of(arrays["artist_text"], arrays["artist_starts"]),
-        texts=arrays["texts"],
-        text_offsets=arrays["text_offsets"],
+        genre_rows=numeric(tables["members.arrow"], "row"),
+        genre_bounds=bounds if len(genre_ids) else np.zeros(1, dtype=np.int64),
+        orders={sort: numeric(rows, f"order_{sort}") for sort in SORTS},
+        ranks={sort: numeric(rows, f"rank_{sort}") for sort in SORTS},
+        artist_codes=numeric(rows, "artist_code"),
+        artists=haystack_of(data, starts),
+        texts=texts,
+        text_offsets=offsets,
     )
 
 
 def sort_order(index: TrackIndex, sort: str) -> np.ndarray:
     """Every row in one sort's order (ties by id)."""
-    return index.orders[SORT_ROWS[sort]]
+    return index.orders[sort]
 
 
 def sort_rank(index: TrackIndex, sort: str) -> np.ndarray:
     """Each row's position in one sort's order."""
-    return index.ranks[SORT_ROWS[sort]]
+    return index.ranks[sort]
 
 
 def row_of(index: TrackIndex, track_id: str) -> int | None:

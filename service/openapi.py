@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from contract.serving import TRACK_FIELDS
+from contract.fields import TRACK_FIELDS
 from service import neighbours, params, track_query
 from service.dataset import to_json
 from service.exports import EXPORT_PARAMS
@@ -278,6 +278,8 @@ def operation(endpoint: Endpoint) -> Schema:
         "200": ok,
         "304": {"description": "Not modified: If-None-Match matched the ETag."},
         "400": _error("A query parameter is missing, repeated, unknown or invalid."),
+        "414": _error("The request line (method, path and query) is over 4,094 bytes."),
+        "431": _error("The request has more than 100 headers, or one over 8,190 bytes."),
         "500": _error("Unexpected failure; the body has no internals."),
     }
     if endpoint.not_found:

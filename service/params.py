@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract import TRACK_ID_PATTERN
-from contract.serving import SORTS
+from contract.fields import FIELD, SORTS
 
 
 class ParamError(ValueError):
@@ -69,9 +69,9 @@ _BOOLEANS = {"true": True, "false": False}
 
 _SORT_TEXT = (
     "Sort order; ties are broken by track id ascending. A numeric column's name sorts highest "
-    "first and <column>_asc lowest first (popularity, energy, tempo, valence, danceability, "
-    "acousticness, instrumentalness, speechiness, liveness, loudness, duration_ms); name sorts "
-    "A-Z ignoring case and name_desc Z-A."
+    "first and <column>_asc lowest first ("
+    + ", ".join(dict.fromkeys(c for c, _ in SORTS.values() if FIELD[c].type != "string"))
+    + "); name sorts A-Z ignoring case and name_desc Z-A."
 )
 SORT_PARAM = Param("sort", "string", _SORT_TEXT, choices=tuple(SORTS), default="popularity")
 PAGE_PARAMS: tuple[Param, ...] = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from contract.serving import CATEGORIES, ID_WIDTH
+from contract.fields import CATEGORIES
 from service.filters import filter_mask
 from service.index import (
     TrackIndex,
@@ -25,6 +25,7 @@ from service.index import (
     track_texts,
 )
 from service.params import genre_not_found, track_not_found
+from service.serving import ID_WIDTH
 from service.track_query import TrackQuery
 
 Facets = dict[str, list[dict[str, Any]]]

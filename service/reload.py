@@ -29,7 +29,7 @@ from typing import Any
 from flask import current_app, g
 
 from contract import CuratedDatasetError
-from contract.store import parse_store
+from contract.bucket import parse_bucket
 from service.dataset import Dataset, load_dataset
 
 LOG = logging.getLogger("service")
@@ -172,7 +172,7 @@ def reload_interval(value: Any) -> float:
 
 def dataset_source(config: Mapping[str, Any]) -> Source:
     """The Source a config names: the S3 store if STORE is set, else the CURATED_DIR folder."""
-    store = parse_store(config.get("STORE") or "")
+    store = parse_bucket(config.get("STORE") or "")
     if store is None:
         return local_source(Path(config["CURATED_DIR"]))
     from service.store import s3_source  # boto3 is loaded only when a bucket is served

@@ -8,18 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract import (
-    CAMELOT_CODES,
-    FEATURES,
-    KEY_NAMES,
-    MOODS,
-    RANGES,
-    SIMILARITY_FEATURES,
-    TRACK_ID_PATTERN,
-)
+from contract.fields import FACETS as FACET_FIELDS
+from contract.fields import FEATURES, FIELDS, SIMILARITY_FEATURES, Field
+from contract.music import MOODS
 from service.compare import ABOVE_AVERAGE_OVER, BELOW_AVERAGE_UNDER
 from service.summaries import DISTRIBUTION_ORDER
-from service.track_query import FACETS as FACET_FIELDS
 
 Schema = dict[str, Any]
 PERCENTILE_TEXT = (
@@ -86,9 +79,22 @@ CAMELOT_TEXT = (
 )
 
 
-def _range(name: str) -> Schema:
-    low, high = RANGES[name]
-    return {"minimum": low, "maximum": high}
+def track_property(field: Field) -> Schema:
+    """The JSON Schema of one track field, from its catalogue entry."""
+    if field.type == "array":
+        schema: Schema = {"type": "array", "items": STRING}
+    elif field.enum:
+        schema = {"enum": [*field.enum, *([None] if field.nullable else [])]}
+    else:
+        schema = {"type": [field.type, "null"] if field.nullable else field.type}
+    if field.pattern and not field.enum:
+        schema["pattern"] = f"^{field.pattern.removeprefix('^').removesuffix('$')}$"
+    if field.minimum is not None:
+        schema["exclusiveMinimum" if field.exclusive_minimum else "minimum"] = field.minimum
+    if field.maximum is not None:
+        schema["maximum"] = field.maximum
+    unit = f" Unit: {field.unit}." if field.unit else ""
+    return {**schema, "description": field.description + unit}
 
 
 # The files' media types: responses send these (exports.py), the OpenAPI document names them
@@ -121,32 +127,7 @@ def file_content(formats: tuple[str, ...], columns: tuple[str, ...]) -> Schema:
 def schemas() -> dict[str, Schema]:
     """Component schemas of every payload."""
     averages = {f"avg_{f}": number("Rounded to 4 decimals.", True) for f in FEATURES}
-    track = obj(
-        {
-            "id": {"type": "string", "pattern": TRACK_ID_PATTERN},
-            "name": NULLABLE_STRING,
-            "artists": NULLABLE_STRING,
-            "album": NULLABLE_STRING,
-            "genre_id": STRING,
-            "genre_name": STRING,
-            "genres": {"type": "array", "items": STRING},
-            "popularity": {**INTEGER, **_range("popularity")},
-            "duration_ms": INTEGER,
-            **{f: {**number(), **_range(f)} for f in FEATURES},
-            "mood": {"enum": list(MOODS), "description": MOOD_TEXT},
-            "key": {**INTEGER, **_range("key")},
-            "key_name": {
-                "enum": [*KEY_NAMES, None],
-                "description": "Pitch class; null for key -1.",
-            },
-            "mode": {**INTEGER, **_range("mode")},
-            "camelot": {"enum": [*CAMELOT_CODES, None], "description": CAMELOT_TEXT},
-            "time_signature": {**INTEGER, **_range("time_signature")},
-            "explicit": {"type": "boolean"},
-            "source": {"const": "spotify"},
-        },
-        PRIMARY_GENRE_TEXT,
-    )
+    track = obj({field.name: track_property(field) for field in FIELDS}, PRIMARY_GENRE_TEXT)
     genre = obj(
         {
             "id": STRING,

@@ -1,12 +1,12 @@
 """Similar tracks and recommendations: exact nearest neighbours in the standardised feature space.
 
 The space (docs/api.md, "The feature space"): every track is a point whose coordinates are its
-similarity features (contract.SIMILARITY_FEATURES), each transformed (square root for
-speechiness and instrumentalness) and standardised with the mean and population standard
-deviation the pipeline wrote (feature_stats.parquet). Distance is Euclidean over the chosen
+similarity features (contract.SIMILARITY_FEATURES), each transformed and standardised
+(contract/space.py) with the mean and population standard deviation the pipeline wrote
+(feature_stats.parquet); the serving cache holds every track's z-scores (service/cache.py). Distance is Euclidean over the chosen
 features' z-scores; distances equal to 9 decimals are a tie, broken by track id (so the last bits
 of floating-point rounding never decide an order). Every request scans every candidate: exact,
-no approximate index. Over all nine features the scan reads the row-major matrix once, as
+no approximate index. Over all nine features the scan reads the float32 rows once, as
 |x|^2 - 2 x.q + |q|^2 with each row's |x|^2 kept (a fifth of the memory traffic of one pass per
 feature, which matters at a million tracks); the few rows near the cut are then measured again
 directly, so the order and the distances shown are the direct ones. Never imports Flask.
@@ -20,8 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from contract import SIMILARITY_FEATURES, CuratedDatasetError
+from contract.space import from_z as value_of
+from contract.space import z_scores
+from service.cache import matrix as matrix_view
+from service.cache import numeric
 
 Point = dict[str, float]  # feature -> z-score
 TIE = 1e-9  # distances closer than this (after rounding to it) are equal: ordered by id
@@ -35,8 +40,8 @@ POSITION = {feature: i for i, feature in enumerate(SIMILARITY_FEATURES)}
 class FeatureSpace:
     """Each row's z-score per feature, how to convert values, recordings and genre centroids."""
 
-    matrix: np.ndarray  # SIMILARITY_FEATURES x rows z-scores, float64: feature-major
-    matrix32: np.ndarray  # the same in float32, for the first pass of a nine-feature scan
+    columns: dict[str, np.ndarray]  # feature -> every row's z-score, float64
+    matrix32: np.ndarray  # rows x SIMILARITY_FEATURES, float32: the first pass of a full scan
     norms32: np.ndarray  # each row's squared length over all the features, float32
     max_length: float  # the longest row's length, for the float32 keys' error bound
     stats: dict[str, tuple[str, float, float]]  # feature -> (transform, mean, std)
@@ -45,64 +50,57 @@ class FeatureSpace:
 
 
 def feature_space(
-    arrays: Mapping[str, np.ndarray], stats: pl.DataFrame, genre_ids: tuple[str, ...]
+    tables: Mapping[str, pa.RecordBatch], stats: pl.DataFrame, genre_ids: tuple[str, ...]
 ) -> FeatureSpace:
-    """The space over a dataset's serving arrays and its published statistics."""
+    """The space over a version's mapped serving tables and its published statistics."""
     by_feature = {row["feature"]: row for row in stats.iter_rows(named=True)}
     if tuple(by_feature) != SIMILARITY_FEATURES:
         raise CuratedDatasetError(f"feature_stats lists {list(by_feature)}, not the space's")
+    rows, genres = tables["rows.arrow"], tables["genres.arrow"]
+    means = np.column_stack([numeric(genres, f"z_{f}") for f in SIMILARITY_FEATURES])
     centroids = {
         genre: {}
         if np.isnan(row).any()
         else dict(zip(SIMILARITY_FEATURES, row.tolist(), strict=True))
-        for genre, row in zip(genre_ids, np.asarray(arrays["centroids"]), strict=True)
+        for genre, row in zip(genre_ids, means, strict=True)
     }
+    norms32 = numeric(rows, "norm32")
     return FeatureSpace(
-        matrix=arrays["similarity"],
-        matrix32=arrays["similarity32"],
-        norms32=arrays["norms32"],
-        max_length=math.sqrt(float(np.max(arrays["norms32"]))) if len(arrays["norms32"]) else 0.0,
+        columns={f: numeric(rows, f"z_{f}") for f in SIMILARITY_FEATURES},
+        matrix32=matrix_view(rows, "z32"),
+        norms32=norms32,
+        max_length=math.sqrt(float(np.max(norms32))) if len(norms32) else 0.0,
         stats={f: (r["transform"], r["mean"], r["std"]) for f, r in by_feature.items()},
-        recording=arrays["recording"],
+        recording=numeric(rows, "recording"),
         centroids=centroids,
     )
 
 
-def standardise(values: np.ndarray, transform: str, mean: float, std: float) -> np.ndarray:
-    """z-scores of values: (transform(value) - mean) / std, or 0 where the std is 0."""
-    transformed = np.sqrt(values) if transform == "sqrt" else values
-    if std == 0:
-        return np.zeros_like(transformed)
-    return np.ascontiguousarray((transformed - mean) / std)
-
-
 def to_z(space: FeatureSpace, feature: str, value: float) -> float:
     """One value of a feature, in its own units, as a z-score."""
-    return float(standardise(np.array([value]), *space.stats[feature])[0])
+    return float(z_scores(np.array([value]), *space.stats[feature])[0])
 
 
 def from_z(space: FeatureSpace, feature: str, z: float) -> float:
     """A z-score of a feature back in the feature's own units."""
-    transform, mean, std = space.stats[feature]
-    value = mean + z * std
-    return value * value if transform == "sqrt" else value
+    return value_of(z, *space.stats[feature])
 
 
 def point_of(space: FeatureSpace, row: int, features: tuple[str, ...]) -> Point:
     """A track's coordinates in the chosen features."""
-    return {f: float(space.matrix[POSITION[f], row]) for f in features}
+    return {f: float(space.columns[f][row]) for f in features}
 
 
 def exact_squared(space: FeatureSpace, point: Point, rows: np.ndarray | None) -> np.ndarray:
     """Squared distance from `point` to each of `rows` (every row if None), directly."""
     if rows is not None:  # a few rows: one gather, then whole-array arithmetic
-        features = np.array([POSITION[f] for f in point])
-        diff = space.matrix[np.ix_(features, rows)] - np.array(list(point.values()))[:, None]
+        gathered = np.stack([space.columns[f][rows] for f in point])
+        diff = gathered - np.array(list(point.values()))[:, None]
         diff *= diff
         return diff.sum(axis=0)
-    total = np.zeros(space.matrix.shape[1])  # every row: one feature at a time, little memory
+    total = np.zeros(len(space.norms32))  # every row: one feature at a time, little memory
     for feature, target in point.items():
-        diff = space.matrix[POSITION[feature]] - target
+        diff = space.columns[feature] - target
         diff *= diff
         total += diff
     return total
@@ -120,10 +118,10 @@ def order_keys(
     target = np.array([point[f] for f in SIMILARITY_FEATURES])
     twice = (-2.0 * target).astype(np.float32)
     if rows is not None and len(rows) * GATHER_SHARE < len(space.norms32):  # a few: gather them
-        keys = twice @ space.matrix32[:, rows]
+        keys = space.matrix32[rows] @ twice
         keys += space.norms32[rows]
     else:  # many: scanning all beats gathering nine columns
-        keys = twice @ space.matrix32
+        keys = space.matrix32 @ twice
         keys += space.norms32
         keys = keys if rows is None else keys[rows]
     # float32 keeps 24 bits: 11 roundings of terms at most (|q| + |x|)^2 each stay under this

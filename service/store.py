@@ -12,41 +12,27 @@ most recently used versions are kept.
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
-from contract import MANIFEST, VERSIONS_DIR, CuratedDatasetError, read_manifest
-from contract.store import (
-    POINTER,
-    STORE_ENV,
-    S3Store,
-    StoreError,
-    read_object,
-    read_pointer,
-    s3_client,
-    store_call,
-)
+from contract import VERSIONS_DIR, CuratedDatasetError, read_manifest
+from contract.bucket import BucketStore
+from contract.store import POINTER, STORE_ENV, StoreError
 from service.reload import Source
 
 LOG = logging.getLogger("service")
 KEEP_CACHED = 3  # versions kept in the cache: the live one and those a rollback goes back to
-THREADS = 8  # files downloaded at once
 
 
-def s3_source(store: S3Store, cache_dir: Path) -> Source:
+def s3_source(store: BucketStore, cache_dir: Path) -> Source:
     """The Source of a bucket: current.json names the version, the cache holds its files."""
-    client = s3_client()
 
     def pointer() -> str:
-        found = read_pointer(client, store)
+        found = store.pointer()
         if found is None:
             raise StoreError(
                 f"nothing is published at {store.url()} (no {POINTER}): run `make ingest` "
@@ -54,10 +40,10 @@ def s3_source(store: S3Store, cache_dir: Path) -> Source:
             )
         return found.version
 
-    return Source(store.url(), pointer, lambda version: cached(client, store, version, cache_dir))
+    return Source(store.url(), pointer, lambda version: cached(store, version, cache_dir))
 
 
-def cached(client: Any, store: S3Store, version: str, cache_dir: Path) -> Path:
+def cached(store: BucketStore, version: str, cache_dir: Path) -> Path:
     """The folder of `version` in the cache, downloaded and verified first if it is not there.
 
     The workers of a host take turns (a lock file), so a version is downloaded once per host.
@@ -74,17 +60,17 @@ def cached(client: Any, store: S3Store, version: str, cache_dir: Path) -> Path:
             except CuratedDatasetError as error:
                 LOG.warning("cached copy %s is unusable (%s); fetching it again", final, error)
                 shutil.rmtree(final, ignore_errors=True)
-        fetch_into(client, store, version, final)
+        fetch_into(store, version, final)
         prune_cache(cache_dir, final)
     return final
 
 
-def fetch_into(client: Any, store: S3Store, version: str, final: Path) -> None:
+def fetch_into(store: BucketStore, version: str, final: Path) -> None:
     """Download a version beside `final`, verify it, and rename it into place whole."""
     staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=final.parent))
     started = time.monotonic()
     try:
-        download(client, store, version, staging)
+        store.download(version, staging)
         read_manifest(staging)
         os.rename(staging, final)
         took = time.monotonic() - started
@@ -93,44 +79,6 @@ def fetch_into(client: Any, store: S3Store, version: str, final: Path) -> None:
         raise StoreError(f"cannot write {version} into the cache {final.parent}: {error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def download(client: Any, store: S3Store, version: str, folder: Path) -> None:
-    """Download a version's manifest and every file it lists into `folder`, checking each."""
-    got = read_object(client, store, VERSIONS_DIR, version, MANIFEST)
-    if got is None:
-        raise StoreError(f"{store.url(VERSIONS_DIR, version, MANIFEST)} is missing")
-    (folder / MANIFEST).write_bytes(got[0])
-    try:
-        files = json.loads(got[0])["files"]
-        listed = [(_relative(name), str(entry["sha256"])) for name, entry in files.items()]
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise CuratedDatasetError(
-            f"{store.url(VERSIONS_DIR, version, MANIFEST)} does not list its files: {error!r}"
-        ) from None
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(lambda item: fetch_file(client, store, version, folder, *item), listed))
-
-
-def fetch_file(
-    client: Any, store: S3Store, version: str, folder: Path, name: str, sha256: str
-) -> None:
-    """Stream one object of a version to its file; CuratedDatasetError if its sha256 differs."""
-    key, url = store.key(VERSIONS_DIR, version, name), store.url(VERSIONS_DIR, version, name)
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def copy() -> str:
-        digest = hashlib.sha256()
-        body = client.get_object(Bucket=store.bucket, Key=key)["Body"]
-        with open(path, "wb") as out:
-            for chunk in body.iter_chunks(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        return digest.hexdigest()
-
-    if store_call(f"cannot download {url}", copy) != sha256:
-        raise CuratedDatasetError(f"{url} does not match the sha256 in its manifest")
 
 
 def prune_cache(cache_dir: Path, keep: Path) -> None:
@@ -147,11 +95,3 @@ def prune_cache(cache_dir: Path, keep: Path) -> None:
     for _, path in sorted(versions, reverse=True)[KEEP_CACHED:]:
         if path != keep:
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _relative(name: str) -> str:
-    """A file name from a manifest, refused unless it stays inside the version folder."""
-    parts = PurePosixPath(name).parts
-    if not parts or name.startswith("/") or ".." in parts:
-        raise CuratedDatasetError(f"the manifest lists a file outside its version: {name!r}")
-    return name

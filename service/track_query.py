@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract import TRACK_ID_PATTERN
+from contract.fields import FACETS
 from service.filters import FILTER_PARAMS, GENRE_PARAM, given_filters
 from service.params import EXAMPLE_TRACK, FORMAT_PARAM, PAGE_PARAMS, Param, ParamError, parse
 
 MAX_BATCH = 100
-FACETS: tuple[str, ...] = ("mood", "key", "camelot", "mode", "time_signature", "explicit", "genre")
 FACETS_PARAM = Param(
     "facets",
     "string",
     "Comma-separated fields to count among all matching tracks (not just the page), returned "
-    "in meta.facets: mood, key, camelot, mode, time_signature, explicit, genre.",
+    f"in meta.facets: {', '.join(FACETS)}.",
     choices=FACETS,
     many=True,
     example=("mood", "camelot"),

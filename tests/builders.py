@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-import contract as c
+from pipeline.expectations import RAW_COLUMNS
 
 
 def track_id(n: int) -> str:
@@ -48,16 +48,23 @@ def row(genre: str, n: int, source_row: int, **values: Any) -> dict[str, Any]:
 
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
     schema = {"genre_id": pl.String, "source_row": pl.Int64, "upstream_row": pl.Int64}
-    return pl.DataFrame(list(rows), schema={**schema, **c.RAW_REQUIRED_COLUMNS})
+    return pl.DataFrame(list(rows), schema={**schema, **RAW_COLUMNS})
 
 
-RAW_HEADER = ["", *c.RAW_REQUIRED_COLUMNS, "track_genre"]
+# The upstream file's header, in its order (raw files are matched by column name, so any order
+# works; this one is what `make raw` writes).
+UPSTREAM_HEADER = ["", "track_id", "artists", "album_name", "track_name", "popularity",
+                   "duration_ms", "explicit", "danceability", "energy", "key", "loudness", "mode",
+                   "speechiness", "acousticness", "instrumentalness", "liveness", "valence",
+                   "tempo", "time_signature", "track_genre"]  # fmt: skip
+assert set(UPSTREAM_HEADER[1:-1]) == set(RAW_COLUMNS)
+RAW_HEADER = UPSTREAM_HEADER
 
 
 def raw_line(n: int, genre: str = "ambient", **values: Any) -> dict[str, str]:
     """One raw CSV row as text, as the upstream writes it; `values` override any field."""
     typed = row(genre, n, n, **values)
-    text = {column: _text(typed[column]) for column in c.RAW_REQUIRED_COLUMNS}
+    text = {column: _text(typed[column]) for column in RAW_COLUMNS}
     return {"": str(n), **text, "track_genre": genre, **{k: str(v) for k, v in values.items()}}
 
 

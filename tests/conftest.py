@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from s3 import BUCKET, S3Server, seaweedfs
 
-from contract.store import S3Store
+from contract.bucket import BucketStore
 from pipeline import extract
 from pipeline.__main__ import main
 from pipeline.run import Settings, ingest
@@ -169,8 +169,8 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 @pytest.fixture()
-def s3_store(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, request: Any) -> S3Store:
+def s3_store(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, request: Any) -> BucketStore:
     """A prefix of the test bucket for this test alone, with the server's AWS_* variables set."""
     for name, value in s3_server.env.items():
         monkeypatch.setenv(name, value)
-    return S3Store(BUCKET, re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:80])
+    return BucketStore(BUCKET, re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:80])

@@ -86,12 +86,37 @@ def weed_command(folder: Path, ports: dict[str, int]) -> list[str]:
     return command
 
 
+START_ATTEMPTS = 3  # a port chosen free can be taken by another process before weed binds it
+
+
+class PortTaken(Exception):
+    """weed could not bind a port it was given."""
+
+
 @contextmanager
 def seaweedfs(folder: Path) -> Iterator[S3Server]:
     """A ready SeaweedFS with the bucket BUCKET, stopped on exit; its log is folder/weed.log."""
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    ports = dict(zip(COMPONENTS, port_pairs(len(COMPONENTS)), strict=True))
     log = folder / "weed.log"
+    for attempt in range(1, START_ATTEMPTS + 1):
+        ports = dict(zip(COMPONENTS, port_pairs(len(COMPONENTS)), strict=True))
+        server, env = _start(folder, ports, log)
+        try:
+            _wait_for_bucket(env, server, log)
+            break
+        except PortTaken:
+            stop(server)
+            if attempt == START_ATTEMPTS:
+                pytest.fail(f"weed found its ports taken {attempt} times:\n{log.read_text()}")
+    try:
+        yield S3Server(env["AWS_ENDPOINT_URL"], env, log)
+    finally:
+        stop(server)
+
+
+def _start(
+    folder: Path, ports: dict[str, int], log: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # With these set, weed creates one identity with them and refuses any other credentials.
     environment.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
@@ -104,18 +129,13 @@ def seaweedfs(folder: Path) -> Iterator[S3Server]:
             stderr=out,
             start_new_session=True,  # its own process group, stopped as one
         )
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
     env = {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3']}",
     }
-    try:
-        _wait_for_bucket(env, server, log)
-        yield S3Server(endpoint, env, log)
-    finally:
-        stop(server)
+    return server, env
 
 
 def client(env: dict[str, str], attempts: int = 3) -> Any:
@@ -139,6 +159,8 @@ def _wait_for_bucket(env: dict[str, str], server: subprocess.Popen[bytes], log: 
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
+            if "Port allocation failed" in log.read_text():
+                raise PortTaken
             pytest.fail(f"weed exited with {server.returncode}:\n{log.read_text()}")
         try:
             s3.head_bucket(Bucket=BUCKET)

@@ -14,7 +14,7 @@ from typing import Any
 
 import schemathesis
 
-from contract.serving import NUMERIC_COLUMNS
+from contract.fields import RANGE_FILTERS as NUMERIC_COLUMNS
 
 
 def cross_parameter_rule(query: dict[str, Any]) -> str | None:

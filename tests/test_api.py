@@ -226,7 +226,8 @@ BAD_REQUESTS = [
         "distinct values, each an integer from -1 to 11"),
     ("/tracks?mode=3", 400, "'mode' is out of range"),
     ("/tracks?sort=loud", 400, "'sort' is not a known value, got 'loud'; allowed values: "
-        "popularity, energy, energy_asc, tempo, tempo_asc, valence, name, popularity_asc,"),
+        "popularity, energy, energy_asc, tempo, tempo_asc, valence, name, name_desc, "
+        "popularity_asc,"),
     ("/tracks?artist=", 400, "'artist' must not be empty"),
     ("/tracks?genres=ambient", 400, "unknown query parameter 'genres'; allowed parameters: genre,"),
     ("/tracks?genre=jazz", 404, "Genre not found: 'jazz'"),

@@ -1,54 +1,47 @@
-"""pipeline/gx_suite.py: one GX suite run, its results cross-checked, GX errors translated."""
+"""pipeline/gx_suite.py: the rules and a run's results rendered as GX's suite and Data Docs, and
+GX's errors translated. (The rules are checked in Polars: tests/test_validate.py.)"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pipeline import gx_suite
 from pipeline.errors import PipelineError
-from pipeline.expectations import ExpectationResult, Rule, row_rules
-from pipeline.gx_suite import suite_results
+from pipeline.expectations import ExpectationResult, row_rules
 
-ENERGY = [rule for rule in row_rules() if rule.in_gx and rule.column == "energy"]
-FRAME = pd.DataFrame({"energy": [0.5, 1.2, 0.0]})  # one value out of [0, 1]
-
-
-def test_results_agreeing_with_their_mirrors_are_returned_in_rule_order() -> None:
-    assert suite_results(FRAME, ENERGY, [1], None) == [
-        ExpectationResult(
-            "expect_column_values_to_be_between", "energy", "energy between 0 and 1", False, 1
-        )
-    ]
+RULES = [rule for rule in row_rules() if rule.column == "energy"]  # the type check, the range
+RESULTS = [
+    ExpectationResult(rule.expectation, rule.column, rule.description, count == 0, count)
+    for rule, count in zip(RULES, [0, 1], strict=True)
+]
 
 
-def test_a_mirror_disagreeing_with_gx_is_reported_as_a_bug() -> None:
-    with pytest.raises(
-        PipelineError,
-        match=r"^bug in pipeline/expectations\.py or pipeline/gx_suite\.py: GX finds 1 rows "
-        r"failing 'energy between 0 and 1' \(success=False\) but its Polars mirror finds 0$",
-    ):
-        suite_results(FRAME, ENERGY, [0], None)
+def test_every_rule_but_the_type_checks_is_a_gx_expectation_of_its_type() -> None:
+    gx = gx_suite.import_gx()
+    for rule in row_rules():
+        if rule.in_gx:
+            configuration = gx_suite.expectation(gx, rule).configuration
+            assert configuration.type == rule.expectation
+            assert configuration.kwargs == {"column": rule.column, **rule.kwargs}
 
 
-def test_an_error_inside_a_gx_check_becomes_a_pipeline_error(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_data_docs_show_the_suite_and_this_run_s_counts_and_values(tmp_path: Path) -> None:
+    gx_suite.write_data_docs(RULES, RESULTS, 3, [[], ["1.2"]], tmp_path)
+    assert (tmp_path / "index.html").is_file()
+    (page,) = list(tmp_path.glob("validations/**/*.html"))
+    text = page.read_text()
+    assert "expect_column_values_to_be_between" in text or "values must be" in text
+    assert "1.2" in text  # the failing value the run found, shown by GX
+    assert "parse_as_type" not in text  # the type checks are not GX's
+
+
+def test_a_gx_exception_becomes_a_pipeline_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def on_missing_column(gx: Any, rule: Rule) -> Any:
-        return gx.expectations.ExpectColumnValuesToNotBeNull(column="no_such_column")
-
-    monkeypatch.setattr(gx_suite, "_expectation", on_missing_column)
-    with pytest.raises(
-        PipelineError, match="Great Expectations could not check 'energy between 0 and 1'"
-    ):
-        suite_results(FRAME, ENERGY, [1], None)
-
-
-def test_a_gx_exception_becomes_a_pipeline_error(monkeypatch: pytest.MonkeyPatch) -> None:
     gx = gx_suite.import_gx()
 
     def broken_context(**kwargs: object) -> None:
@@ -56,9 +49,10 @@ def test_a_gx_exception_becomes_a_pipeline_error(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(gx, "get_context", broken_context)
     with pytest.raises(
-        PipelineError, match="Great Expectations failed: DataContextError: no context today"
+        PipelineError,
+        match="Great Expectations could not write Data Docs: DataContextError: no context today",
     ):
-        suite_results(FRAME, ENERGY, [1], None)
+        gx_suite.write_data_docs(RULES, RESULTS, 3, [[], ["1.2"]], tmp_path)
 
 
 @pytest.mark.parametrize("module", ["pipeline.validate", "pipeline.gx_suite"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_publish import manifest, tables
 
+from contract.store import FolderStore
 from pipeline import history, publish
 from pipeline.errors import PublishError
 
@@ -26,37 +27,38 @@ def test_without_a_history_file_the_versions_up_to_current_are_the_rollback_path
     tmp_path: Path,
 ) -> None:
     old_layout(tmp_path, current=NAMES[1])
-    log = history.load(tmp_path)
+    log = history.load(FolderStore(tmp_path))
     assert log["live"] == NAMES[:2]
     assert [
-        (item["version"], state) for item, state in history.states(log, history.present(tmp_path))
+        (item["version"], state)
+        for item, state in history.states(log, history.present(FolderStore(tmp_path)))
     ] == [
         (NAMES[0], "earlier"),
         (NAMES[1], "current"),
         (NAMES[2], "rolled back"),
     ]
-    assert publish.rollback(tmp_path).name == NAMES[0]
+    assert publish.rollback(FolderStore(tmp_path))[0] == NAMES[0]
 
 
 def test_a_publish_after_the_current_link_was_lost_starts_a_new_rollback_path(
     tmp_path: Path,
 ) -> None:
     old_layout(tmp_path, current=NAMES[2])
-    history.save(tmp_path, history.load(tmp_path))
+    history.save(FolderStore(tmp_path), history.load(FolderStore(tmp_path)))
     (tmp_path / "current").unlink()
-    publish.publish(tables(), tmp_path, manifest("20260104T000000Z-d"))
+    publish.publish(tables(), FolderStore(tmp_path), manifest("20260104T000000Z-d"))
     with pytest.raises(PublishError, match="nothing to roll back to"):
-        publish.rollback(tmp_path)
+        publish.rollback(FolderStore(tmp_path))
 
 
 def test_after_every_version_folder_is_removed_the_history_starts_afresh(tmp_path: Path) -> None:
     old_layout(tmp_path, current=NAMES[2])
-    history.save(tmp_path, history.load(tmp_path))
+    history.save(FolderStore(tmp_path), history.load(FolderStore(tmp_path)))
     shutil.rmtree(tmp_path / "versions")  # what `make clean` does, leaving history.json
     (tmp_path / "current").unlink()
-    assert history.load(tmp_path) == {"versions": [], "live": []}
-    publish.publish(tables(), tmp_path, manifest("20260104T000000Z-d"))
-    log = history.load(tmp_path)
+    assert history.load(FolderStore(tmp_path)) == {"versions": [], "live": []}
+    publish.publish(tables(), FolderStore(tmp_path), manifest("20260104T000000Z-d"))
+    log = history.load(FolderStore(tmp_path))
     assert [item["version"] for item in log["versions"]] == ["20260104T000000Z-d"]
     assert log["live"] == ["20260104T000000Z-d"]
 
@@ -64,23 +66,23 @@ def test_after_every_version_folder_is_removed_the_history_starts_afresh(tmp_pat
 def test_an_unreadable_history_is_refused_with_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "versions").mkdir()
     (tmp_path / "history.json").write_text("{not json")
-    with pytest.raises(PublishError, match="delete it to rebuild it from the version folders"):
-        history.load(tmp_path)
+    with pytest.raises(PublishError, match="delete it to rebuild it from the versions kept"):
+        history.load(FolderStore(tmp_path))
 
 
 def test_a_version_deleted_by_hand_is_listed_as_missing_and_not_rolled_back_to(
     tmp_path: Path,
 ) -> None:
     old_layout(tmp_path, current=NAMES[2])
-    history.save(tmp_path, history.load(tmp_path))
+    history.save(FolderStore(tmp_path), history.load(FolderStore(tmp_path)))
     shutil.rmtree(tmp_path / "versions" / NAMES[1])
-    log = history.load(tmp_path)
+    log = history.load(FolderStore(tmp_path))
     assert (
         dict(
             (item["version"], state)
-            for item, state in history.states(log, history.present(tmp_path))
+            for item, state in history.states(log, history.present(FolderStore(tmp_path)))
         )[NAMES[1]]
         == "missing"
     )
     with pytest.raises(PublishError, match="is gone from"):
-        publish.rollback(tmp_path)
+        publish.rollback(FolderStore(tmp_path))

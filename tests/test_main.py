@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from builders import catalogue, frame, raw_line, row, write_raw_csv
 
+from contract.store import FolderStore
 from pipeline import extract, publish
 from pipeline.__main__ import main
 from pipeline.catalogue import Genre
@@ -190,7 +191,9 @@ def publish_days(curated: Path, *days: int) -> None:
     for day in days:
         name = f"202601{day:02}T000000Z-x"
         created = f"2026-01-{day:02}T00:00:00+00:00"
-        publish.publish(tables(day / 10), curated, {"version": name, "created_at": created})
+        publish.publish(
+            tables(day / 10), FolderStore(curated), {"version": name, "created_at": created}
+        )
 
 
 def test_versions_lists_each_version_with_its_time_tracks_and_state(

@@ -1,21 +1,24 @@
-"""pipeline/publish.py: writing, verifying, swapping in, rolling back and pruning datasets."""
+"""pipeline/publish.py over both stores (a folder, and a real S3 bucket): writing, verifying,
+making current, rolling back and pruning follow one set of rules through one interface."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
 from builders import frame, row
 
 import contract as c
 from contract import manifest as manifest_module
-from contract import serving
-from pipeline import publish
+from contract.bucket import BucketStore
+from contract.store import FolderStore, VersionStore
+from pipeline import history, publish
 from pipeline.catalogue import Genre
 from pipeline.errors import PublishError
 from pipeline.transform import curated_tables
@@ -28,8 +31,8 @@ def tables(energy: float = 0.5) -> dict[str, pl.DataFrame]:
     return curated_tables(rows, GENRES, {"ambient": datetime(2026, 1, 1, tzinfo=UTC)}).tables
 
 
-def manifest(version: str) -> dict[str, object]:
-    return {"version": version, "created_at": "2026-01-01T00:00:00+00:00"}
+def manifest(version: str, day: int = 1) -> dict[str, object]:
+    return {"version": version, "created_at": f"2026-01-{day:02}T00:00:00Z"}
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -41,34 +44,58 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture(params=["folder", "bucket"])
+def store(request: Any, tmp_path: Path) -> Iterator[VersionStore]:
+    """An empty store: a folder, or a prefix of a real S3 bucket (tests/s3.py)."""
+    if request.param == "folder":
+        yield FolderStore(tmp_path / "curated")
+    else:
+        bucket: BucketStore = request.getfixturevalue("s3_store")
+        yield bucket
+
+
+def publish_days(store: VersionStore, *days: int) -> list[str]:
+    """Publish one small version per day, named by that day; their names."""
+    names = []
+    for day in days:
+        name = f"202601{day:02}T000000Z-x"
+        publish.publish(tables(day / 10), store, manifest(name, day))
+        names.append(name)
+    return names
+
+
+def live(store: VersionStore) -> str | None:
+    pointer = store.pointer()
+    return None if pointer is None else pointer.version
+
+
+def kept(store: VersionStore) -> list[str]:
+    return sorted(name for name, complete in store.versions().items() if complete)
+
+
+# ---------------------------------------------------------------- one version folder
 def test_write_dataset_lists_every_file_with_checksum_and_rows(tmp_path: Path) -> None:
     written = publish.write_dataset(tables(), tmp_path, manifest("v1"))
     assert written["schema_version"] == c.SCHEMA_VERSION
-    arrays = {serving.array_file(name) for name in serving.ARRAYS}
-    assert set(written["files"]) == set(c.CURATED_SCHEMAS) | arrays
+    assert written["schema_fingerprint"] == c.schema_fingerprint()
+    assert set(written["files"]) == {*c.CURATED_SCHEMAS, c.DATAPACKAGE}
     assert written["files"][c.TRACKS]["rows"] == 2
     assert written["files"][c.TRACKS]["sha256"] == c.file_sha256(tmp_path / c.TRACKS)
-    texts = tmp_path / serving.array_file("texts")
-    assert written["files"][serving.array_file("texts")]["sha256"] == c.file_sha256(texts)
     assert c.read_manifest(tmp_path) == json.loads((tmp_path / c.MANIFEST).read_text())
+    assert not (tmp_path / "index").exists()  # data only: what serving needs is a host's cache
 
 
-def test_read_manifest_detects_a_changed_or_reshaped_serving_array(tmp_path: Path) -> None:
-    publish.write_dataset(tables(), tmp_path, manifest("v1"))
-    ranks = serving.array_path(tmp_path, "ranks")
-    orders = np.load(ranks)
-    np.save(ranks, orders[::-1])  # same shape and dtype, other bytes
-    with pytest.raises(c.CuratedDatasetError, match=r"ranks\.npy does not match the sha256"):
-        c.read_manifest(tmp_path)
-    np.save(ranks, orders[:, :1])  # a shape the contract does not allow
-    files = json.loads((tmp_path / c.MANIFEST).read_text())
-    files["files"][serving.array_file("ranks")] |= {
-        "sha256": c.file_sha256(ranks),
-        "bytes": ranks.stat().st_size,
-    }
-    (tmp_path / c.MANIFEST).write_text(json.dumps(files))
-    with pytest.raises(c.CuratedDatasetError, match=r"ranks\.npy has shape \(24, 1\)"):
-        c.read_manifest(tmp_path)
+def test_the_datapackage_describes_every_table_as_its_files_are(tmp_path: Path) -> None:
+    written = publish.write_dataset(tables(), tmp_path, manifest("v1"))
+    package = json.loads((tmp_path / c.DATAPACKAGE).read_text())
+    resources = {resource["path"]: resource for resource in package["resources"]}
+    assert set(resources) == set(c.CURATED_SCHEMAS)
+    for name, resource in resources.items():
+        assert resource["hash"] == f"sha256:{written['files'][name]['sha256']}"
+        columns = [field["name"] for field in resource["schema"]["fields"]]
+        assert columns == list(pl.read_parquet_schema(tmp_path / name))
+    tempo = next(f for f in resources[c.TRACKS]["schema"]["fields"] if f["name"] == "tempo")
+    assert tempo["constraints"] == {"required": True, "minimum": 0.0, "maximum": 250.0}
 
 
 def test_read_manifest_detects_a_changed_file(tmp_path: Path) -> None:
@@ -78,31 +105,49 @@ def test_read_manifest_detects_a_changed_file(tmp_path: Path) -> None:
         c.read_manifest(tmp_path)
 
 
-def test_read_manifest_detects_a_missing_file_and_schema_version(tmp_path: Path) -> None:
+def test_read_manifest_detects_a_missing_file(tmp_path: Path) -> None:
     publish.write_dataset(tables(), tmp_path, manifest("v1"))
     (tmp_path / c.TOP_ARTISTS).unlink()
     with pytest.raises(c.CuratedDatasetError, match=r"top_artists\.parquet is missing"):
         c.read_manifest(tmp_path)
-    document = json.loads((tmp_path / c.MANIFEST).read_text())
-    (tmp_path / c.MANIFEST).write_text(json.dumps({**document, "schema_version": 99}))
-    with pytest.raises(c.CuratedDatasetError, match="schema_version 99"):
+
+
+def rewrite_manifest(folder: Path, **changes: Any) -> None:
+    document = json.loads((folder / c.MANIFEST).read_text())
+    (folder / c.MANIFEST).write_text(json.dumps({**document, **changes}))
+
+
+def test_an_older_schema_is_refused_naming_the_migrations_since(tmp_path: Path) -> None:
+    publish.write_dataset(tables(), tmp_path, manifest("v1"))
+    rewrite_manifest(tmp_path, schema_version=1, schema_fingerprint=None)
+    with pytest.raises(c.CuratedDatasetError) as refused:
+        c.read_manifest(tmp_path)
+    message = str(refused.value)
+    assert f"has curated schema 1, and this code reads schema {c.SCHEMA_VERSION}" in message
+    assert "migration 2 'derived-fields' (mood, key_name and camelot in tracks;" in message
+    assert "`make ingest` builds one from the raw files" in message
+
+
+def test_a_schema_this_code_does_not_know_is_refused(tmp_path: Path) -> None:
+    publish.write_dataset(tables(), tmp_path, manifest("v1"))
+    rewrite_manifest(tmp_path, schema_version=c.SCHEMA_VERSION, schema_fingerprint="0" * 16)
+    with pytest.raises(c.CuratedDatasetError, match=r"fingerprint 0{16}.*written by other code"):
         c.read_manifest(tmp_path)
 
 
-def test_read_manifest_refuses_a_folder_built_with_another_serving_layout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_version_written_by_older_code_with_the_same_schema_is_read_as_it_is(
+    tmp_path: Path,
 ) -> None:
-    written = publish.write_dataset(tables(), tmp_path, manifest("v1"))
-    assert written["layout_sha256"] == serving.LAYOUT_SHA256
-    # Code whose sorts differ (same array shapes, other meaning) must not read this folder.
-    monkeypatch.setattr(serving, "LAYOUT_SHA256", "0" * 64)
-    with pytest.raises(c.CuratedDatasetError, match=r"another serving layout.*make ingest"):
-        c.read_manifest(tmp_path)
+    """The landed main's versions: no fingerprint, a layout digest, serving arrays in index/."""
+    publish.write_dataset(tables(), tmp_path, manifest("20260101T000000Z-01904ff0"))
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "texts.npy").write_bytes(b"arrays the old code mapped")
     document = json.loads((tmp_path / c.MANIFEST).read_text())
-    del document["layout_sha256"]  # written before layouts were recorded
+    del document["schema_fingerprint"], document["files"][c.DATAPACKAGE]
+    document["layout_sha256"] = "f" * 64
+    document["files"]["index/texts.npy"] = {"sha256": "0" * 64, "rows": 1, "bytes": 26}
     (tmp_path / c.MANIFEST).write_text(json.dumps(document))
-    with pytest.raises(c.CuratedDatasetError, match="another serving layout"):
-        c.read_manifest(tmp_path)
+    assert c.read_manifest(tmp_path)["version"] == "20260101T000000Z-01904ff0"
 
 
 def test_write_dataset_refuses_incomplete_tables(tmp_path: Path) -> None:
@@ -111,57 +156,51 @@ def test_write_dataset_refuses_incomplete_tables(tmp_path: Path) -> None:
         publish.write_dataset(incomplete, tmp_path, manifest("v1"))
 
 
-def test_publish_swaps_current_and_keeps_previous(tmp_path: Path) -> None:
-    first = publish.publish(tables(), tmp_path, manifest("20260101T000000Z-a"))
-    second = publish.publish(tables(0.9), tmp_path, manifest("20260102T000000Z-b"))
-    assert (tmp_path / "current").resolve() == second
-    assert (tmp_path / "previous").resolve() == first
-    assert os.readlink(tmp_path / "current") == "versions/20260102T000000Z-b"  # relative: movable
-    assert publish.current_manifest(tmp_path)["version"] == "20260102T000000Z-b"  # type: ignore[index]
-    assert not any(p.name.startswith(".") for p in (tmp_path / "versions").iterdir())
-
-
-def publish_days(curated: Path, *days: int) -> list[Path]:
-    """Publish one small version per day (named by that day, so name order is age order)."""
-    return [
-        publish.publish(tables(day / 10), curated, manifest(f"202601{day:02}T000000Z-x"))
-        for day in days
+# ---------------------------------------------------------------- both stores, one set of rules
+def test_publish_makes_a_version_current_and_logs_it(store: VersionStore) -> None:
+    assert live(store) is None and publish.current_manifest(store) is None
+    where = publish.publish(tables(), store, manifest("20260101T000000Z-a"))
+    assert where == store.url("versions", "20260101T000000Z-a")
+    assert live(store) == "20260101T000000Z-a"
+    written = publish.current_manifest(store)
+    assert written is not None and set(c.CURATED_SCHEMAS) < set(written["files"])
+    log = history.load(store)
+    assert log["live"] == ["20260101T000000Z-a"]
+    assert [(i["version"], i["created_at"], i["tracks"]) for i in log["versions"]] == [
+        ("20260101T000000Z-a", "2026-01-01T00:00:00Z", 2)
     ]
 
 
-def live(curated: Path) -> str:
-    return (curated / "current").resolve().name
-
-
-def test_repeated_rollbacks_step_further_back_until_the_first_version(tmp_path: Path) -> None:
-    first, second, third = publish_days(tmp_path, 1, 2, 3)
-    assert publish.rollback(tmp_path) == second
-    assert (tmp_path / "previous").resolve() == first  # what the next rollback brings back
-    assert publish.rollback(tmp_path) == first
-    assert live(tmp_path) == first.name and not (tmp_path / "previous").exists()
+def test_repeated_rollbacks_step_further_back_until_the_first_version(
+    store: VersionStore,
+) -> None:
+    first, second, third = publish_days(store, 1, 2, 3)
+    assert publish.rollback(store) == (second, third)
+    assert publish.rollback(store) == (first, second)
     with pytest.raises(PublishError, match="nothing to roll back to"):
-        publish.rollback(tmp_path)
-    assert live(tmp_path) == first.name and third.is_dir()
+        publish.rollback(store)
+    assert live(store) == first and third in kept(store)
 
 
-def test_a_rolled_away_version_is_not_brought_back_by_later_rollbacks(tmp_path: Path) -> None:
-    first, second, third = publish_days(tmp_path, 1, 2, 3)
-    publish.rollback(tmp_path)  # third is rejected
-    fourth = publish.publish(tables(0.4), tmp_path, manifest("20260104T000000Z-x"))
-    assert (tmp_path / "previous").resolve() == second
-    assert publish.rollback(tmp_path) == second
-    assert publish.rollback(tmp_path) == first
-    assert not third.exists() and fourth.is_dir()  # rolled away, so pruned at the next publish
+def test_a_rolled_away_version_is_not_brought_back_by_later_rollbacks(
+    store: VersionStore,
+) -> None:
+    first, second, third = publish_days(store, 1, 2, 3)
+    publish.rollback(store)  # third is rejected
+    (fourth,) = publish_days(store, 4)
+    assert publish.rollback(store)[0] == second
+    assert publish.rollback(store)[0] == first
+    assert third not in kept(store) and fourth in kept(store)  # rolled away: pruned next publish
 
 
-def test_rollback_to_a_named_version_then_back_to_a_rolled_away_one(tmp_path: Path) -> None:
-    first, second, third = publish_days(tmp_path, 1, 2, 3)
-    assert publish.rollback(tmp_path, "20260101T000000Z-x") == first
+def test_rollback_to_a_named_version_then_back_to_a_rolled_away_one(store: VersionStore) -> None:
+    first, second, third = publish_days(store, 1, 2, 3)
+    assert publish.rollback(store, first)[0] == first
     with pytest.raises(PublishError, match="nothing to roll back to"):
-        publish.rollback(tmp_path)
-    assert publish.rollback(tmp_path, third.name) == third  # asked for by name
-    assert publish.rollback(tmp_path) == first  # second was rolled away from: skipped
-    assert second.is_dir()
+        publish.rollback(store)
+    assert publish.rollback(store, third)[0] == third  # asked for by name
+    assert publish.rollback(store)[0] == first  # second was rolled away from: skipped
+    assert second in kept(store)
 
 
 @pytest.mark.parametrize(
@@ -173,67 +212,93 @@ def test_rollback_to_a_named_version_then_back_to_a_rolled_away_one(tmp_path: Pa
     ],
 )
 def test_rollback_to_a_pruned_missing_or_current_version_is_refused(
-    tmp_path: Path, version: str, message: str
+    store: VersionStore, version: str, message: str
 ) -> None:
-    publish_days(tmp_path, 1, 2, 3, 4)  # keeps 2, 3 and 4
-    before = snapshot(tmp_path)
+    publish_days(store, 1, 2, 3, 4)  # keeps 2, 3 and 4
+    before = (kept(store), history.load(store))
     with pytest.raises(PublishError, match=message):
-        publish.rollback(tmp_path, version)
-    assert snapshot(tmp_path) == before
+        publish.rollback(store, version)
+    assert (kept(store), history.load(store)) == before
 
 
-def test_rollback_past_the_pruned_versions_is_refused_with_the_reason(tmp_path: Path) -> None:
-    publish_days(tmp_path, 1, 2, 3, 4)
-    publish.rollback(tmp_path)
-    publish.rollback(tmp_path)
-    assert live(tmp_path) == "20260102T000000Z-x"
-    with pytest.raises(PublishError, match="20260101T000000Z-x was pruned on"):
-        publish.rollback(tmp_path)
-
-
-def test_rollback_without_previous_is_refused(tmp_path: Path) -> None:
-    publish.publish(tables(), tmp_path, manifest("20260101T000000Z-a"))
-    with pytest.raises(PublishError, match="nothing to roll back to"):
-        publish.rollback(tmp_path)
-
-
-def test_rollback_with_nothing_published_is_refused(tmp_path: Path) -> None:
+def test_rollback_with_nothing_published_or_nothing_before_is_refused(store: VersionStore) -> None:
     with pytest.raises(PublishError, match="nothing is published yet"):
-        publish.rollback(tmp_path)
+        publish.rollback(store)
+    publish_days(store, 1)
+    with pytest.raises(PublishError, match="nothing to roll back to"):
+        publish.rollback(store)
 
 
-def test_failed_publish_leaves_the_live_dataset_byte_identical(tmp_path: Path) -> None:
-    publish.publish(tables(), tmp_path, manifest("20260101T000000Z-a"))
-    before = snapshot(tmp_path)
-    broken = {**tables(0.9), c.TRACKS: pl.DataFrame({"id": ["x"]})}  # not the contract schema
-    with pytest.raises(PublishError, match="does not check out"):
-        publish.publish(broken, tmp_path, manifest("20260102T000000Z-b"))
-    assert snapshot(tmp_path) == before  # the whole folder: no staging folder left behind
-    assert publish.current_manifest(tmp_path)["version"] == "20260101T000000Z-a"  # type: ignore[index]
-
-
-def test_prune_keeps_current_and_what_rollback_reaches_and_logs_the_rest(tmp_path: Path) -> None:
-    publish_days(tmp_path, 1, 2, 3, 4, 5)
-    names = sorted(p.name for p in (tmp_path / "versions").iterdir())
-    assert names == [f"202601{day:02}T000000Z-x" for day in (3, 4, 5)]
-    publish.rollback(tmp_path)  # current = 4; 5 is rolled away from
-    publish_days(tmp_path, 6)  # rollback path: 1, 2, 3, 4, 6
-    names = sorted(p.name for p in (tmp_path / "versions").iterdir())
-    assert names == [f"202601{day:02}T000000Z-x" for day in (3, 4, 6)]
-    log = json.loads((tmp_path / "history.json").read_text())
-    pruned = [item["version"][6:8] for item in log["versions"] if item["pruned_at"]]
-    assert pruned == ["01", "02", "05"]
+def test_prune_keeps_current_and_what_rollback_reaches_and_logs_the_rest(
+    store: VersionStore,
+) -> None:
+    publish_days(store, 1, 2, 3, 4, 5)
+    assert kept(store) == [f"202601{day:02}T000000Z-x" for day in (3, 4, 5)]
+    publish.rollback(store)  # current = 4; 5 is rolled away from
+    publish_days(store, 6)  # rollback path: 1, 2, 3, 4, 6
+    assert kept(store) == [f"202601{day:02}T000000Z-x" for day in (3, 4, 6)]
+    log = history.load(store)
+    assert [item["version"][6:8] for item in log["versions"] if item["pruned_at"]] == [
+        "01", "02", "05"
+    ]  # fmt: skip
     assert log["live"][-3:] == [f"202601{day:02}T000000Z-x" for day in (3, 4, 6)]
 
 
-def test_history_lists_each_version_with_its_creation_time_and_tracks(tmp_path: Path) -> None:
-    publish_days(tmp_path, 1, 2)
-    log = json.loads((tmp_path / "history.json").read_text())
-    assert [(i["version"], i["created_at"], i["tracks"]) for i in log["versions"]] == [
-        ("20260101T000000Z-x", "2026-01-01T00:00:00+00:00", 2),
-        ("20260102T000000Z-x", "2026-01-01T00:00:00+00:00", 2),
-    ]
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+def test_publishing_data_the_store_holds_moves_the_pointer_and_adds_nothing(
+    store: VersionStore,
+) -> None:
+    first, second = publish_days(store, 1, 2)
+    files = store.manifest(first)["files"]
+    publish.publish(tables(0.1), store, manifest(first, 9))  # day 1's data again
+    assert live(store) == first and kept(store) == [first, second]
+    assert store.manifest(first)["files"] == files  # the version kept, not rewritten
+    assert history.load(store)["live"] == [second, first]
+    assert publish.rollback(store) == (second, first)  # back to the version it replaced
+
+
+def test_a_version_broken_in_the_store_is_not_rolled_back_to(store: VersionStore) -> None:
+    first, second = publish_days(store, 1, 2)
+    if isinstance(store, FolderStore):
+        (store.root / "versions" / first / c.GENRES).write_bytes(b"not parquet")
+    else:
+        assert isinstance(store, BucketStore)
+        store.put(b"not parquet", "versions", first, c.GENRES)
+    with pytest.raises(PublishError, match=r"unusable, not rolling back: .*genres\.parquet does"):
+        publish.rollback(store)
+    assert live(store) == second
+
+
+def test_a_failed_publish_moves_nothing_and_leaves_no_version_behind(store: VersionStore) -> None:
+    (first,) = publish_days(store, 1)
+    before = history.load(store)
+    broken = {**tables(0.9), c.TRACKS: pl.DataFrame({"id": ["x"]})}  # not the contract schema
+    with pytest.raises(PublishError, match="does not check out"):
+        publish.publish(broken, store, manifest("20260102T000000Z-b"))
+    assert live(store) == first and list(store.versions()) == [first]
+    assert history.load(store) == before
+
+
+# ---------------------------------------------------------------- the folder's own
+def test_the_folder_keeps_relative_current_and_previous_links(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path)
+    first, second = publish_days(store, 1, 2)
+    assert (tmp_path / "current").resolve() == tmp_path / "versions" / second
+    assert (tmp_path / "previous").resolve() == tmp_path / "versions" / first
+    assert os.readlink(tmp_path / "current") == f"versions/{second}"  # relative: movable
+    publish.rollback(store)
+    assert not (tmp_path / "previous").exists()
+    hidden = [p.name for p in (tmp_path / "versions").iterdir() if p.name.startswith(".")]
+    assert hidden == []  # no staging folder left
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_a_failed_publish_leaves_the_folder_byte_identical(tmp_path: Path) -> None:
+    publish_days(FolderStore(tmp_path), 1)
+    before = snapshot(tmp_path)
+    broken = {**tables(0.9), c.TRACKS: pl.DataFrame({"id": ["x"]})}
+    with pytest.raises(PublishError):
+        publish.publish(broken, FolderStore(tmp_path), manifest("20260102T000000Z-b"))
+    assert snapshot(tmp_path) == before
 
 
 def test_prune_runs_keeps_the_newest_and_always_the_current_run(tmp_path: Path) -> None:
@@ -280,12 +345,12 @@ def test_a_settled_folder_is_hashed_once_then_trusted_until_a_file_changes(
         manifest_module, "file_sha256", lambda path: hashed.append(path.name) or real(path)
     )
     c.read_manifest(tmp_path)
-    assert len(hashed) == len(c.CURATED_SCHEMAS) + len(serving.ARRAYS)
+    assert sorted(hashed) == sorted([*c.CURATED_SCHEMAS, c.DATAPACKAGE])
     assert (tmp_path / ".verified.json").exists()
     hashed.clear()
     c.read_manifest(tmp_path)  # another worker: the stamp matches, nothing is hashed
     assert hashed == []
-    texts = serving.array_path(tmp_path, "texts")
-    texts.write_bytes(texts.read_bytes().replace(b'"name"', b'"nome"'))  # same size, new time
-    with pytest.raises(c.CuratedDatasetError, match=r"texts\.npy does not match the sha256"):
+    genres = tmp_path / c.GENRES
+    genres.write_bytes(genres.read_bytes().replace(b"Quiet.", b"Loud!."))  # same size, new time
+    with pytest.raises(c.CuratedDatasetError, match=r"genres\.parquet does not match the sha256"):
         c.read_manifest(tmp_path)

@@ -19,12 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import contract as c
-from pipeline.serving import in_memory
 from service.compare import comparison, percentile, percentile_label
 from service.index import genre_values, row_of, track_index, track_texts
 from service.params import NotFoundError
 from service.queries import list_tracks as list_listing
 from service.queries import track_by_id as track_text
+from service.serving import in_memory
 from service.summaries import genre_details, genre_objects, stats_payload
 from service.textsearch import Haystack, contains_mask, contains_mask_of, haystack_of
 from service.track_query import TrackQuery
@@ -122,11 +122,11 @@ def index_of(tracks: pl.DataFrame) -> Any:
 
 
 def build_haystack(strings: list[str]) -> Haystack:
-    """A haystack of these strings in the layout contract/serving.py documents: lowercased,
-    UTF-8, joined by NUL, with each string's start."""
+    """A haystack of these strings in the layout service/serving.py writes: lowercased, UTF-8,
+    one after another, with each string's offsets."""
     encoded = [text.lower().encode() for text in strings]
-    starts = np.array([sum(len(e) + 1 for e in encoded[:i]) for i in range(len(encoded))])
-    return haystack_of(np.frombuffer(b"\x00".join(encoded), dtype=np.uint8), starts)
+    offsets = np.cumsum([0, *(len(e) for e in encoded)])
+    return haystack_of(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
 
 
 def ids(tracks: list[dict[str, Any]]) -> list[int]:

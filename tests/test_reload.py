@@ -14,7 +14,7 @@ import pytest
 from test_publish import manifest, tables
 
 import contract as c
-from contract.store import StoreError
+from contract.store import FolderStore, StoreError
 from pipeline import publish
 from service import create_app
 from service.reload import LiveDataset, Source, request_dataset
@@ -44,7 +44,7 @@ def served(app: Any) -> tuple[str, str, float]:
 @pytest.fixture()
 def curated(tmp_path: Path) -> Path:
     """A curated folder with one published version, V1 (first track's energy 0.1)."""
-    publish.publish(tables(0.1), tmp_path, manifest(V1))
+    publish.publish(tables(0.1), FolderStore(tmp_path), manifest(V1))
     return tmp_path
 
 
@@ -53,7 +53,7 @@ def test_a_publish_is_served_after_the_next_check_with_a_new_etag(curated: Path)
     version, etag, energy = served(app)
     assert (version, energy) == (V1, 0.1) and etag.startswith(f'"{V1}-')
     assert live(app).check() is False  # nothing new
-    publish.publish(tables(0.9), curated, manifest(V2))
+    publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
     assert live(app).check() is True
     version, etag, energy = served(app)
     assert (version, energy) == (V2, 0.9) and etag.startswith(f'"{V2}-')
@@ -62,7 +62,7 @@ def test_a_publish_is_served_after_the_next_check_with_a_new_etag(curated: Path)
 def test_an_old_etag_gets_the_new_body_not_a_304(curated: Path) -> None:
     app = app_over(curated)
     old = app.test_client().get("/api/v1/genres").headers["ETag"]
-    publish.publish(tables(0.9), curated, manifest(V2))
+    publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
     live(app).check()
     response = app.test_client().get("/api/v1/genres", headers={"If-None-Match": old})
     assert response.status_code == 200 and response.headers["ETag"] != old
@@ -70,9 +70,9 @@ def test_an_old_etag_gets_the_new_body_not_a_304(curated: Path) -> None:
 
 def test_a_rollback_is_served_after_the_next_check(curated: Path) -> None:
     app = app_over(curated)
-    publish.publish(tables(0.9), curated, manifest(V2))
+    publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
     live(app).check()
-    publish.rollback(curated)
+    publish.rollback(FolderStore(curated))
     assert live(app).check() is True
     assert served(app)[0] == V1
 
@@ -81,7 +81,7 @@ def test_a_request_keeps_the_dataset_it_started_with(curated: Path) -> None:
     app = app_over(curated)
     with app.test_request_context("/api/v1/tracks"):
         first = request_dataset()
-        publish.publish(tables(0.9), curated, manifest(V2))
+        publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
         live(app).check()
         assert request_dataset() is first and first.version == V1
     with app.test_request_context("/api/v1/tracks"):
@@ -92,7 +92,7 @@ def test_a_broken_version_is_logged_and_the_old_one_kept(
     curated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = app_over(curated)
-    second = publish.publish(tables(0.9), curated, manifest(V2))
+    second = Path(publish.publish(tables(0.9), FolderStore(curated), manifest(V2)))
     with open(second / c.TRACKS, "ab") as handle:
         handle.write(b"\0")  # the new version no longer matches its manifest
     with caplog.at_level("ERROR", logger="service"):
@@ -124,7 +124,7 @@ def test_a_pointer_that_cannot_be_read_is_warned_about_once(
         assert watched.check() is False
     assert caplog.text.count("cannot read the pointer at the test's pointer: cannot read") == 1
     assert f"still serving {V1}" in caplog.text
-    publish.publish(tables(0.9), curated, manifest(V2))
+    publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
     answers.append(str(curated / "current"))  # the store answers again
     assert watched.check() is True and watched.current.version == V2
 
@@ -133,14 +133,14 @@ def test_a_replaced_dataset_is_freed_without_a_collection(curated: Path) -> None
     app = app_over(curated)
     old = weakref.ref(live(app).current)
     old_index = weakref.ref(live(app).current.index)
-    publish.publish(tables(0.9), curated, manifest(V2))
+    publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
     live(app).check()
     assert old() is None and old_index() is None  # reference counting alone frees it
 
 
 def test_the_worker_looks_at_the_pointer_by_itself(curated: Path) -> None:
     app = app_over(curated, RELOAD_INTERVAL=0.05)
-    publish.publish(tables(0.9), curated, manifest(V2))
+    publish.publish(tables(0.9), FolderStore(curated), manifest(V2))
     deadline = time.monotonic() + 15
     while served(app)[0] != V2 and time.monotonic() < deadline:
         time.sleep(0.05)

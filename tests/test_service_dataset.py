@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
+import polars as pl
 import pytest
 from conftest import TINY_TRACKS, TINY_VERSION, write_curated
 
 import contract as c
-from contract import serving
-from service import create_app
+from service import cache, create_app
 from service.dataset import load_dataset
 
 
@@ -51,36 +49,47 @@ def test_refuses_a_file_that_does_not_match_the_manifest(
     refuses(copy, caplog, "top_artists.parquet does not match the sha256 in the manifest")
 
 
-def test_refuses_arrays_that_disagree(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """An array whose checksum matches but whose content does not fit the rest is refused."""
+def test_refuses_a_serving_cache_that_disagrees_with_the_version(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache entry that is whole but does not fit the version's data is refused."""
     folder = write_curated(tmp_path / "bad", TINY_TRACKS)
-    path = serving.array_path(folder, "genre_rows")
-    rows = np.load(path)
-    rows[0] = 99  # a member row past the six tracks
-    np.save(path, rows)
-    manifest = json.loads((folder / c.MANIFEST).read_text())
-    manifest["files"][serving.array_file("genre_rows")]["sha256"] = c.file_sha256(path)
-    (folder / c.MANIFEST).write_text(json.dumps(manifest))
+    entry = cache.entry(folder, TINY_VERSION)
+    members = cache.numeric(cache.map_table(entry / "members.arrow"), "row").copy()
+    members[0] = 99  # a member row past the six tracks
+    cache.write_table(entry / "members.arrow", pl.DataFrame({"row": members}))
     refuses(
         folder, caplog, "the curated dataset disagrees with itself: a genre member is not a track"
     )
 
 
-def test_refuses_a_serving_array_that_does_not_match_the_manifest(
-    tiny_curated_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def mapped_files() -> dict[tuple[int, int], str]:
+    """This process's file mappings: (start, end) address -> path."""
+    found = {}
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        parts = line.split(maxsplit=5)
+        if len(parts) == 6 and parts[5].startswith("/"):
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            found[(start, end)] = parts[5]
+    return found
+
+
+def test_the_serving_tables_are_mapped_read_only_from_the_cache_not_copied(
+    tiny_curated_dir: Path,
 ) -> None:
-    copy = tmp_path / "copy"
-    shutil.copytree(tiny_curated_dir, copy)
-    path = serving.array_path(copy, "texts")
-    path.write_bytes(path.read_bytes().replace(b"Bravo", b"Brave"))
-    refuses(copy, caplog, "texts.npy does not match the sha256 in the manifest")
-
-
-def test_the_arrays_are_mapped_read_only_not_copied(tiny_curated_dir: Path) -> None:
     dataset = load_dataset(tiny_curated_dir)
-    for array in (dataset.index.texts, dataset.index.orders, dataset.space.matrix):
-        assert isinstance(array, np.memmap) or isinstance(array.base, np.memmap)
+    maps = mapped_files()
+    arrays = {
+        "texts.arrow": dataset.index.texts,
+        "rows.arrow": dataset.index.orders["popularity"],
+        "members.arrow": dataset.index.genre_rows,
+    }
+    for name, array in arrays.items():
+        address = array.__array_interface__["data"][0]
+        (path,) = [p for (a, b), p in maps.items() if a <= address < b]
+        assert path.endswith(f"{TINY_VERSION}-{cache.LAYOUT}/{name}")
         assert not array.flags.writeable
+    assert not dataset.space.columns["energy"].flags.writeable
 
 
 def test_a_worker_keeps_its_dataset_when_current_goes_away(
@@ -117,7 +126,6 @@ NOT_IN_THE_SERVICE = (
     "pipeline",
     "great_expectations",
     "pandas",
-    "pyarrow",
     "scipy",
     "altair",
     "boto3",

@@ -87,8 +87,9 @@ def test_track_query_accepts(query: dict[str, list[str]], expected: TrackQuery) 
         (q(mode="2"), "'mode' is out of range, got 2; expected an integer from 0 to 1"),
         (q(mode="major"), "'mode' must be an integer"),
         (q(sort="loud"), "'sort' is not a known value, got 'loud'; allowed values: "
-            "popularity, energy, energy_asc, tempo, tempo_asc, valence, name, popularity_asc, "
-            "valence_asc, danceability, danceability_asc,"),
+            "popularity, energy, energy_asc, tempo, tempo_asc, valence, name, name_desc, "
+            "popularity_asc, duration_ms, duration_ms_asc, valence_asc, loudness, loudness_asc, "
+            "acousticness, acousticness_asc,"),
         (q(sort="key"), "'sort' is not a known value"),
         (q(min_valence="1.01"), "'min_valence' is out of range, got 1.01; expected a number from 0 to 1"),
         (q(min_loudness="-61"), "'min_loudness' is out of range, got -61; expected a number from -60 to 5"),
@@ -118,7 +119,7 @@ def test_track_query_accepts(query: dict[str, list[str]], expected: TrackQuery) 
         (q(camelot="08A"), "'camelot' is malformed"),
         (q(harmonic_to="nope"), "'harmonic_to' is malformed, got 'nope'; expected a 22-character"),
         (q(facets="artist"), "'facets' is not a known value, got 'artist'; expected a "
-            "comma-separated list of distinct values from: mood, key, camelot, mode, "
+            "comma-separated list of distinct values from: mood, key, mode, camelot, "
             "time_signature, explicit, genre"),
         (q(facets="mood,mood"), "'facets' repeats mood"),
         (q(ids="0yc6Gst2xkRu0eMLeRMGCX"), "unknown query parameter 'ids'"),
@@ -131,7 +132,8 @@ def test_track_query_accepts(query: dict[str, list[str]], expected: TrackQuery) 
         (q(limit=["1", "2"]), "query parameter 'limit' is given 2 times; give it once"),
         (q(genre=["a", "a"]), "'genre' is given 2 times"),
         (q(page="2"), "unknown query parameter 'page'; allowed parameters: genre, artist, "
-            "min_popularity, max_popularity, min_energy, max_energy,"),
+            "min_popularity, max_popularity, min_duration_ms, max_duration_ms, min_tempo, "
+            "max_tempo, min_energy, max_energy,"),
         (q(Limit="5"), "unknown query parameter 'Limit'"),
     ],
 )  # fmt: skip

@@ -8,11 +8,11 @@ or does not match its manifest is never served.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from s3 import S3Server
@@ -28,8 +28,9 @@ from servers import (
 from test_publish import manifest, tables
 
 import contract as c
-from contract.store import S3Store, s3_client
-from pipeline import publish_s3
+from contract.bucket import BucketStore
+from contract.store import StoreError
+from pipeline import publish as publishing
 from pipeline.errors import PublishError
 from service import create_app
 from service.store import KEEP_CACHED, s3_source
@@ -38,8 +39,8 @@ V1, V2, V3 = "20260101T000000Z-a", "20260102T000000Z-b", "20260103T000000Z-c"
 SWITCH_TIMEOUT_S = 15  # "within a few seconds", generously
 
 
-def publish(store: S3Store, version: str, energy: float = 0.5) -> None:
-    publish_s3.publish_version(tables(energy), store, manifest(version))
+def publish(store: BucketStore, version: str, energy: float = 0.5) -> None:
+    publishing.publish(tables(energy), store, manifest(version))
 
 
 def served_versions(base: str, requests: int = 8) -> set[str]:
@@ -61,7 +62,9 @@ def eventually(condition: Callable[[], bool]) -> bool:
 
 
 @contextmanager
-def instances(store: S3Store, server: S3Server, folder: Path, count: int) -> Iterator[list[Served]]:
+def instances(
+    store: BucketStore, server: S3Server, folder: Path, count: int
+) -> Iterator[list[Served]]:
     """`count` gunicorns serving the store, each with its own cache folder (as on its own host).
 
     They start side by side, then each is waited for; all are stopped on exit.
@@ -82,13 +85,13 @@ def instances(store: S3Store, server: S3Server, folder: Path, count: int) -> Ite
             stop(one.process)
 
 
-def service_env(store: S3Store, server: S3Server, host: Path) -> dict[str, str]:
+def service_env(store: BucketStore, server: S3Server, host: Path) -> dict[str, str]:
     """What a replica is configured with: the store, its cache, the standard AWS_* variables."""
     return {"KAPIKO_STORE": store.url(), "KAPIKO_CACHE_DIR": str(host / "cache"), **server.env}
 
 
 def test_two_instances_serve_one_bucket_and_follow_a_publish_and_a_rollback(
-    s3_store: S3Store, s3_server: S3Server, tmp_path: Path
+    s3_store: BucketStore, s3_server: S3Server, tmp_path: Path
 ) -> None:
     publish(s3_store, V1, 0.1)
     with instances(s3_store, s3_server, tmp_path, count=2) as both:
@@ -104,44 +107,49 @@ def test_two_instances_serve_one_bucket_and_follow_a_publish_and_a_rollback(
         assert (
             headers["ETag"].startswith(f'"{V2}-') and json.loads(body)["data"][0]["energy"] == 0.9
         )
-        publish_s3.rollback(s3_store)
+        publishing.rollback(s3_store)
         assert eventually(lambda: all(served_versions(one.base) == {V1} for one in both))
 
 
 def test_a_version_that_failed_to_upload_or_does_not_match_is_never_served(
-    s3_store: S3Store, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3_store: BucketStore, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish(s3_store, V1)
     with instances(s3_store, s3_server, tmp_path, count=1) as (one,):
-        real_put = publish_s3.put_file
+        real_upload = BucketStore._upload
 
-        def interrupted(bucket: Any, folder: Path, path: Path) -> None:
-            if path.name == c.TRACKS:
-                raise publish_s3.StoreError("cannot upload tracks.parquet: Connection was closed")
-            real_put(bucket, folder, path)
+        def interrupted(self: BucketStore, version: str, name: str, path: Path) -> None:
+            if name == c.TRACKS:
+                raise StoreError("cannot upload tracks.parquet: Connection was closed")
+            real_upload(self, version, name, path)
 
         with monkeypatch.context() as patched, pytest.raises(PublishError, match="Nothing was"):
-            patched.setattr(publish_s3, "put_file", interrupted)
+            patched.setattr(BucketStore, "_upload", interrupted)
             publish(s3_store, V2)
-        # A version whose tracks changed after it was verified, made current by hand.
-        publish(s3_store, V3)
-        key = s3_store.key("versions", V3, c.TRACKS)
-        s3_client().put_object(Bucket=s3_store.bucket, Key=key, Body=b"PAR1 not the same PAR1")
-        time.sleep(3)  # more than one look at the pointer (every 2 s) by each worker
+        # A version whose tracks changed after it was uploaded and checked, made current by
+        # hand: damaged before the pointer names it, so no worker can fetch it whole first.
+        expected = s3_store.pointer()
+        with tempfile.TemporaryDirectory() as scratch:
+            s3_store.add_version(publishing.stage(tables(), Path(scratch) / V3, manifest(V3)))
+        s3_store.put(b"PAR1 not the same PAR1", "versions", V3, c.TRACKS)
+        s3_store.move_pointer(V3, expected)
+        refusal = f"versions/{V3}/tracks.parquet does not match the sha256 in its manifest"
+        assert eventually(lambda: refusal in one.log.read_text())  # the worker looked, refused
         assert served_versions(one.base, requests=12) == {V1}
         log = one.log.read_text()
-    assert f"versions/{V3}/tracks.parquet does not match the sha256 in its manifest" in log
     assert f"still serving {V1}" in log and V2 not in log
 
 
 def test_a_version_is_downloaded_once_into_the_cache_and_verified(
-    s3_store: S3Store, tmp_path: Path
+    s3_store: BucketStore, tmp_path: Path
 ) -> None:
     publish(s3_store, V1)
     source = s3_source(s3_store, tmp_path / "cache")
     folder = source.fetch(source.pointer())
     assert folder == tmp_path / "cache" / V1 and c.read_manifest(folder)["version"] == V1
-    s3_client().delete_object(Bucket=s3_store.bucket, Key=s3_store.key("versions", V1, c.TRACKS))
+    s3_store.client.delete_object(
+        Bucket=s3_store.bucket, Key=s3_store.key("versions", V1, c.TRACKS)
+    )
     assert source.fetch(V1) == folder  # from the cache: the bucket is not read again
     with open(folder / c.GENRES, "ab") as handle:
         handle.write(b"\0")  # a damaged cached copy is fetched again (and now found missing)
@@ -150,7 +158,9 @@ def test_a_version_is_downloaded_once_into_the_cache_and_verified(
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()] == []  # nothing half-kept
 
 
-def test_the_cache_keeps_the_most_recently_used_versions(s3_store: S3Store, tmp_path: Path) -> None:
+def test_the_cache_keeps_the_most_recently_used_versions(
+    s3_store: BucketStore, tmp_path: Path
+) -> None:
     source = s3_source(s3_store, tmp_path / "cache")
     names = [f"202601{day:02}T000000Z-x" for day in range(1, KEEP_CACHED + 3)]
     for name in names:
@@ -160,7 +170,7 @@ def test_the_cache_keeps_the_most_recently_used_versions(s3_store: S3Store, tmp_
     assert kept == names[-KEEP_CACHED:]
 
 
-def test_an_app_over_the_bucket_swaps_in_a_publish(s3_store: S3Store, tmp_path: Path) -> None:
+def test_an_app_over_the_bucket_swaps_in_a_publish(s3_store: BucketStore, tmp_path: Path) -> None:
     publish(s3_store, V1)
     config = {"STORE": s3_store.url(), "CACHE_DIR": str(tmp_path), "RELOAD_INTERVAL": 0}
     app = create_app(config)
@@ -180,7 +190,7 @@ def test_an_app_over_the_bucket_swaps_in_a_publish(s3_store: S3Store, tmp_path: 
     ],
 )  # fmt: skip
 def test_the_service_refuses_to_start_without_a_published_or_reachable_store(
-    s3_store: S3Store,
+    s3_store: BucketStore,
     s3_server: S3Server,
     tmp_path: Path,
     endpoint: str | None,

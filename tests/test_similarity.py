@@ -14,14 +14,14 @@ import polars as pl
 import pytest
 
 import contract as c
-from pipeline.serving import in_memory
+from contract.space import z_scores as standardise
+from service.serving import in_memory
 from service.similarity import (
     FeatureSpace,
     feature_space,
     from_z,
     mean_point,
     nearest,
-    standardise,
     to_z,
 )
 from service.similarity import in_units as units
@@ -78,11 +78,11 @@ def space_of(rows: list[tuple[str, str, float, float]]) -> FeatureSpace:
 
 
 def space_from(matrix: np.ndarray, recording: np.ndarray) -> FeatureSpace:
-    """A space over a feature-major matrix of z-scores, as the pipeline would write it."""
+    """A space over a feature-major matrix of z-scores, as the serving cache holds it."""
     norms = (matrix**2).sum(axis=0)
     return FeatureSpace(
-        matrix=matrix,
-        matrix32=matrix.astype(np.float32),
+        columns=dict(zip(c.SIMILARITY_FEATURES, matrix, strict=True)),
+        matrix32=np.ascontiguousarray(matrix.T.astype(np.float32)),
         norms32=norms.astype(np.float32),
         max_length=float(np.sqrt(norms.max())),
         stats={},

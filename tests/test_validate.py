@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from contract import RAW_REQUIRED_COLUMNS
 from pipeline import expectations
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
+from pipeline.expectations import RAW_COLUMNS as RAW_REQUIRED_COLUMNS
 from pipeline.extract import read_raw
 from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
 
@@ -81,8 +81,8 @@ BAD_VALUES: list[tuple[str, Row, str]] = [
     ("upper_case_boolean", {"explicit": "TRUE"}, "explicit 'TRUE' is not True or False"),
     ("bad_upstream_index", {"": "x"}, "upstream_row 'x' is not an integer"),
 ]
-# Fails three rules. Its popularity does not parse, so GX never sees the row, but its energy does
-# parse, and the Polars mirror of the energy range still reports it.
+# Fails three rules: each rule counts it, whatever else it fails (its popularity does not parse,
+# its energy does and is out of range).
 SEVERAL: Row = {**GOOD, "artists": None, "popularity": "abc", "energy": "1.2"}
 SEVERAL_REASONS = (
     "artists is missing; popularity 'abc' is not an integer; energy 1.2 is outside [0, 1]"
@@ -241,11 +241,11 @@ def test_counts_rows_per_genre(outcome: ValidationOutcome) -> None:
     }
 
 
-def test_gx_counts_only_rows_whose_values_parse(outcome: ValidationOutcome) -> None:
+def test_each_rule_counts_every_row_that_fails_it(outcome: ValidationOutcome) -> None:
     energy = [e for e in outcome.expectations if e.description == "energy between 0 and 1"]
-    # energy 1.2 in the unit_above_1 row; the SEVERAL row's popularity does not parse
+    # energy 1.2 in the unit_above_1 row and in the SEVERAL row (whose popularity does not parse)
     assert [(e.expectation, e.column, e.success, e.unexpected_count) for e in energy] == [
-        ("expect_column_values_to_be_between", "energy", False, 1)
+        ("expect_column_values_to_be_between", "energy", False, 2)
     ]
 
 
@@ -257,7 +257,7 @@ def test_results_list_parse_checks_and_every_gx_expectation(outcome: ValidationO
     }
     assert failed[("parse_as_type", "popularity is an integer")] == 2  # '7.5' and 'abc'
     assert failed[("parse_as_type", "explicit is True or False")] == 2  # 'yes' and 'TRUE'
-    assert failed[("expect_column_values_to_not_be_null", "artists present")] == 1
+    assert failed[("expect_column_values_to_not_be_null", "artists present")] == 2  # and SEVERAL
     assert failed[("expect_column_values_to_not_match_regex", "album_name not blank")] == 1
     gx_types = {e.expectation for e in outcome.expectations} - {expectations.PARSE_CHECK}
     assert gx_types == {

@@ -1,0 +1,203 @@
+"""The serving cache: what the API's queries read, derived once per host from a version's data.
+
+A version holds data only (Parquet tables). What answers fast needs more: each track's JSON
+text, a row order and rank for every sort, categorical codes, the z-scores of the similarity
+space, the artist search text. The first worker of a host to load a version builds them here
+(service/serving.py computes them) and writes them as uncompressed Arrow IPC files, which
+every worker of the host then maps read-only: one copy in the page cache, shared, and a file
+that Polars, pyarrow and DuckDB (through pyarrow) open as it is. docs/data-dictionary.md lists
+the columns.
+
+  <root>/<version>-<layout>/   rows.arrow, texts.arrow, artists.arrow, members.arrow,
+                               genres.arrow, cache.json (written last: the entry is complete)
+
+`layout` is a digest of the code that decides what the files hold (this module, the serving
+computations, the field catalogue, the Polars version that encodes JSON): code that changes a
+response field builds a new entry, and every kept version of the data stays servable. The
+workers of a host take turns (a lock file): one builds, the others find the entry built. The
+KEEP most recently used entries are kept.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from contract import CuratedDatasetError
+
+CACHE_DIR_NAME = ".serving"  # beside the version folders
+DESCRIPTION = "cache.json"
+FILES = ("rows.arrow", "texts.arrow", "artists.arrow", "members.arrow", "genres.arrow")
+KEEP = 4  # entries kept: the live version, those a rollback reaches, a layout in transition
+
+
+def _layout_digest() -> str:
+    """A digest of everything that decides what the cache files hold."""
+    here = Path(__file__).parent
+    contract = here.parent / "contract"
+    sources = [here / "cache.py", here / "serving.py", *sorted(contract.glob("*.py"))]
+    digest = hashlib.sha256(pl.__version__.encode())
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+LAYOUT = _layout_digest()
+
+
+def cache_root(version_folder: Path) -> Path:
+    """Where a version's cache entries go: a hidden folder beside the version folder."""
+    return version_folder.parent / CACHE_DIR_NAME
+
+
+def entry(version_folder: Path, version: str) -> Path:
+    """A version's cache entry for this code's layout, built first if it is not there."""
+    root = cache_root(version_folder)
+    final = root / f"{version}-{LAYOUT}"
+    if _complete(final, version):
+        os.utime(final)  # recently used: kept by prune
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per host; the others wait, then find it
+        if not _complete(final, version):
+            shutil.rmtree(final, ignore_errors=True)
+            build(version_folder, version, final)
+            prune(root, final)
+    return final
+
+
+def _complete(folder: Path, version: str) -> bool:
+    """Whether an entry is whole: its description written last, every file of its size."""
+    try:
+        described = json.loads((folder / DESCRIPTION).read_text())
+        return (
+            described["version"] == version
+            and described["layout"] == LAYOUT
+            and all(
+                (folder / name).stat().st_size == size for name, size in described["files"].items()
+            )
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def build(version_folder: Path, version: str, final: Path) -> None:
+    """Compute every serving table of a version and write them into `final` whole."""
+    from service.serving import serving_tables  # Polars work only where a build happens
+
+    started = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix=f".building-{version}-", dir=final.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; every worker user reads the entry
+    try:
+        sizes = {}
+        for name, table in serving_tables(version_folder):
+            write_table(staging / name, table)
+            sizes[name] = (staging / name).stat().st_size
+        described = {"version": version, "layout": LAYOUT, "files": sizes,
+                     "built_in_s": round(time.monotonic() - started, 3)}  # fmt: skip
+        (staging / DESCRIPTION).write_text(json.dumps(described, indent=2) + "\n")
+        os.rename(staging, final)
+    except OSError as error:
+        raise CuratedDatasetError(f"cannot write the serving cache {final}: {error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_table(path: Path, table: pl.DataFrame) -> None:
+    """An uncompressed Arrow IPC file of one record batch, so every column maps as one array.
+
+    Written by Polars with the oldest compatible Arrow types (large_string, no string views),
+    which every Arrow reader knows.
+    """
+    table.rechunk().write_ipc(
+        path, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
+    )
+
+
+def map_table(path: Path) -> pa.RecordBatch:
+    """The one record batch of a cache file, mapped read-only (nothing is copied)."""
+    try:
+        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        if reader.num_record_batches != 1:
+            raise CuratedDatasetError(f"{path} holds {reader.num_record_batches} record batches")
+        return reader.get_batch(0)
+    except (OSError, pa.ArrowException) as error:
+        raise CuratedDatasetError(f"{path} is unreadable: {error}") from None
+
+
+def map_entry(folder: Path) -> dict[str, pa.RecordBatch]:
+    """Every table of a cache entry, mapped, by file name."""
+    return {name: map_table(folder / name) for name in FILES}
+
+
+def prune(root: Path, keep: Path) -> None:
+    """Delete all but the KEEP most recently used entries, and abandoned builds (the lock is
+    held, so a build folder left here is a dead worker's)."""
+    entries = []
+    for path in root.iterdir():
+        if path.name.startswith(".building-"):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_dir() and not path.name.startswith("."):
+            entries.append((path.stat().st_mtime, path))
+    for _, path in sorted(entries, reverse=True)[KEEP:]:
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# The numpy type of each fixed-width Arrow type the cache holds. Views are made from the
+# buffers directly: pyarrow's own to_numpy() imports pandas when it is installed.
+_NUMPY = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+          "uint32": np.uint32, "float": np.float32, "double": np.float64}  # fmt: skip
+
+
+def numeric(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    """A fixed-width column as a read-only numpy view of the mapped buffer."""
+    column = batch.column(name)
+    if column.null_count:
+        raise CuratedDatasetError(f"serving column {name} has nulls")
+    dtype = np.dtype(_NUMPY[str(column.type)])
+    return np.frombuffer(column.buffers()[1], dtype, len(column), column.offset * dtype.itemsize)
+
+
+def fixed_bytes(batch: pa.RecordBatch, name: str, width: int) -> np.ndarray:
+    """A string column of `width`-byte values as a numpy S<width> view (binary search compares
+    bytes, as Polars sorts strings)."""
+    data, offsets = text_buffers(batch, name)
+    if offsets[-1] - offsets[0] != width * len(batch):
+        raise CuratedDatasetError(f"serving column {name} holds values other than {width} bytes")
+    return np.frombuffer(data, dtype=f"S{width}", count=len(batch), offset=int(offsets[0]))
+
+
+def text_buffers(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A large_string column's bytes (uint8) and offsets (int64, one more than the rows)."""
+    column = batch.column(name)
+    _, offsets_buffer, data = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int64, len(column) + 1, column.offset * 8)
+    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets
+
+
+def matrix(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    """A fixed_size_list column of float32 as a (rows, width) numpy view."""
+    column = batch.column(name)
+    width = column.type.list_size
+    values = np.frombuffer(column.values.buffers()[1], np.float32)
+    start = column.offset * width
+    return values[start : start + len(column) * width].reshape(len(column), width)
+
+
+def describe(folder: Path) -> dict[str, Any]:
+    """An entry's cache.json."""
+    described: dict[str, Any] = json.loads((folder / DESCRIPTION).read_text())
+    return described
