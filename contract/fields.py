@@ -85,6 +85,7 @@ class Field:
 
 
 UNIT_WORDS = {"ms": "milliseconds"}
+EN_DASH, MINUS = "\u2013", "\u2212"  # the typography of the data dictionary's ranges
 
 
 def _unit_feature(name: str, label: str, description: str, position: int, **kw: Any) -> Field:
@@ -227,6 +228,8 @@ def _described(field: Field) -> dict[str, Any]:
         constraints["maximum"] = field.maximum
     if field.enum:
         constraints["enum"] = list(field.enum)
+    if field.pattern:
+        constraints["pattern"] = field.pattern.removeprefix("^").removesuffix("$")
     sorts = [name for name, (column, _) in SORTS.items() if column == field.name]
     return {
         "name": field.name,
@@ -254,3 +257,31 @@ def _filter_params(field: Field) -> list[str]:
     if field.filter == "range":
         return [f"min_{field.name}", f"max_{field.name}"]
     return [field.name] if field.filter else []
+
+
+def dictionary_table() -> str:
+    """The markdown table of tracks.parquet's columns for docs/data-dictionary.md (a test checks
+    the page holds exactly this; `python -m contract.fields` prints it)."""
+    lines = ["| column | type | unit / range | null | meaning |", "|---|---|---|---|---|"]
+    for field in STORED:
+        lines.append(
+            f"| `{field.name}` | {field.storage} | {_allowed(field)} | "
+            f"{'yes' if field.nullable else 'no'} | {field.description} |"
+        )
+    return "\n".join(lines)
+
+
+def _allowed(field: Field) -> str:
+    """A field's unit and allowed values, in words."""
+    if field.enum:
+        shown = [f"`{value}`" for value in field.enum]
+        return ", ".join(shown if len(shown) <= 4 else [*shown[:3], "…", shown[-1]])
+    if field.pattern:
+        return f"`{field.pattern}`"
+    parts = [field.unit] if field.unit else []
+    if field.minimum is not None and field.maximum is not None:
+        span = f"{field.minimum:g}{EN_DASH}{field.maximum:g}"
+        parts.append(span.replace("-", MINUS))
+    elif field.minimum is not None:
+        parts.append(f"{'>' if field.exclusive_minimum else '≥'} {field.minimum:g}")
+    return ", ".join(parts)

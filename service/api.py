@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from contract.fields import CATEGORIES, describe_fields
+from contract.music import harmonic_matches
 from service import params, track_query
 from service.compare import comparison
 from service.dataset import Dataset, to_json
@@ -147,6 +149,23 @@ def compare() -> Response:
         data.index, data.genres.get(args["genre"]), args["genre"], args["track_id"]
     )
     return body(to_json({"data": payload}))
+
+
+def fields_payload() -> dict[str, Any]:
+    """The field catalogue as /fields sends it, with the Camelot codes each code mixes with."""
+    codes = [code for code in CATEGORIES["camelot"] if code is not None]
+    harmonic = {code: list(harmonic_matches(code)) for code in codes}
+    fields = describe_fields()
+    return {"data": fields, "meta": {"total": len(fields), "harmonic": harmonic}}
+
+
+FIELDS_BODY = to_json(fields_payload())
+
+
+@bp.get("/fields")
+def fields() -> Response:
+    query_args(params.NO_PARAMS)
+    return body(FIELDS_BODY)
 
 
 @bp.get("/health")

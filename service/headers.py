@@ -7,10 +7,11 @@ responses are built with the same two headers already set (CORS_HEADERS); flask-
 response that already has Access-Control-Allow-Origin as it is. A test checks that the preset
 headers equal the ones flask-cors sets, so the two cannot drift apart.
 
-Caching: the data only changes when a new dataset version is published, so a successful GET/HEAD
-of the API (JSON, a CSV or NDJSON file, a streamed export alike) gets an ETag made of the
-version of the dataset that answered it (service/reload.py) and a checksum of the full URL
-(path and query), and `Cache-Control: public, max-age=<CACHE_MAX_AGE>`; a matching
+Caching: a body only changes when a new dataset version is published or new code renders it,
+so a successful GET/HEAD of the API (JSON, a CSV or NDJSON file, a streamed export alike) gets
+an ETag made of the version of the dataset that answered it (service/reload.py), a digest of
+the service's code, and a checksum of the full URL (path and query), and `Cache-Control:
+public, max-age=<CACHE_MAX_AGE>`; a matching
 If-None-Match gets 304, and a streamed body is then never generated. The explorer's static
 files change with the code, not the dataset: service/explorer.py gives them their own
 validators.
@@ -18,8 +19,10 @@ validators.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask, Request, Response, request
 from flask_cors import CORS
@@ -39,9 +42,23 @@ PREFLIGHT_MAX_AGE = "86400"
 _CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
 
+def _code_digest() -> str:
+    """A digest of the code that writes the API's bodies: the service and the contract."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*here.glob("*.py"), *(here.parent / "contract").glob("*.py")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+# A version names its data only, so a body also depends on the code that renders it: a release
+# that changes a response changes every ETag, and no cache keeps the old body as current.
+CODE = _code_digest()
+
+
 def etag_for(version: str, full_path: str) -> str:
-    """Strong ETag (quoted) for one URL of one dataset version."""
-    return f'"{version}-{zlib.crc32(full_path.encode()):08x}"'
+    """Strong ETag (quoted) for one URL of one dataset version, as this code renders it."""
+    return f'"{version}-{CODE}-{zlib.crc32(full_path.encode()):08x}"'
 
 
 def register_headers(app: Flask, version: Callable[[], str], max_age: int) -> None:

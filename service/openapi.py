@@ -227,6 +227,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         params.COMPARE_PARAMS,
         not_found="Unknown track or genre.",
     ),
+    Endpoint(
+        "/fields",
+        "listFields",
+        "The field catalogue: every track field in response order, with its type, unit, "
+        "allowed values and description, and the filters, sorts, facets, histogram and "
+        "similarity space it takes part in. meta.harmonic maps each Camelot code to the codes "
+        "it mixes with (the harmonic_to rule).",
+        {"type": "array", "items": ref("Field")},
+        meta=obj(
+            {
+                "total": INTEGER,
+                "harmonic": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": STRING},
+                },
+            }
+        ),
+    ),
     Endpoint("/health", "getHealth", "Dataset version and counts (never cached).", ref("Health")),
     Endpoint(
         "/openapi.json",

@@ -79,6 +79,63 @@ CAMELOT_TEXT = (
 )
 
 
+def field_schema() -> Schema:
+    """The schema of one entry of GET /fields (contract.fields.describe_fields)."""
+    numbers = {"type": "array", "items": {"type": "number"}}
+    optional_number = {"type": ["number", "null"]}
+    return obj(
+        {
+            "name": STRING,
+            "type": {"enum": ["string", "integer", "number", "boolean", "array"]},
+            "label": STRING,
+            "unit": NULLABLE_STRING,
+            "description": STRING,
+            "constraints": {
+                "type": "object",
+                "properties": {
+                    "minimum": {"type": "number"},
+                    "exclusiveMinimum": {"type": "number"},
+                    "maximum": {"type": "number"},
+                    "enum": {"type": "array"},
+                    "pattern": {"type": "string", "description": "Matched in full."},
+                },
+                "additionalProperties": False,
+                "description": "As in a Frictionless Table Schema: the allowed values.",
+            },
+            "nullable": {"type": "boolean"},
+            "origin": {"enum": ["raw", "derived", "catalogue"]},
+            "filter": {
+                "type": "array",
+                "items": STRING,
+                "description": "The query parameters that filter on this field.",
+            },
+            "sorts": {"type": "array", "items": STRING, "description": "Its sort names."},
+            "facet": {"type": "boolean"},
+            "histogram": {
+                "anyOf": [obj({"edges": numbers, "scale": {"type": "number"}}), {"type": "null"}],
+                "description": "Bucket edges ([e_i, e_i+1), the last closed); a bucket's label "
+                "is its lower edge times scale.",
+            },
+            "feature": {"type": "boolean", "description": "Averaged per genre, in /compare."},
+            "similarity": {
+                "anyOf": [
+                    obj({"position": INTEGER, "transform": {"enum": ["identity", "sqrt"]}}),
+                    {"type": "null"},
+                ]
+            },
+            "display": obj(
+                {
+                    "step": optional_number,
+                    "digits": {"type": ["integer", "null"]},
+                    "slider_max": optional_number,
+                },
+                "How the explorer shows and slides the field.",
+            ),
+        },
+        "One field of a track, as contract/fields.py declares it.",
+    )
+
+
 def track_property(field: Field) -> Schema:
     """The JSON Schema of one track field, from its catalogue entry."""
     if field.type == "array":
@@ -263,6 +320,7 @@ def schemas() -> dict[str, Schema]:
             "tracks (zeros included), in value order. A one-valued field's counts sum to "
             "meta.total; genre counts memberships, so a track in two genres counts in both.",
         },
+        "Field": field_schema(),
         "Health": obj(
             {
                 "status": {"const": "ok"},

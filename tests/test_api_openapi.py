@@ -142,6 +142,7 @@ RESPONSES = [
     ("/genres/{genre}/tracks", "/genres/piano/tracks?harmonic_to=0000000000000000000005"),
     ("/tracks/{track_id}", "/tracks/0000000000000000000004"),
     ("/compare", "/compare?track_id=0000000000000000000006&genre=ambient"),
+    ("/fields", "/fields"),
     ("/health", "/health"),
 ]
 

@@ -252,6 +252,26 @@ def test_a_filter_changes_the_results_and_the_url(
 
 
 @pytest.mark.realdata
+def test_the_search_controls_are_the_field_catalogue_s(page: WatchedPage, server: Served) -> None:
+    """Every filter, sort and facet the catalogue (GET /fields) declares has its control."""
+    from playwright.sync_api import expect
+
+    fields = api(server, "/fields")["data"]
+    view = open_view(page, server, "#/search")
+    expect(view.locator(".summary .total")).not_to_have_text("")
+    sliders = view.locator('input[type="range"]').evaluate_all("els => els.map(e => e.name)")
+    ranges = [name for f in fields if len(f["filter"]) == 2 for name in f["filter"]]
+    assert sorted(sliders) == sorted(ranges)
+    sorts = view.locator("#f-sort option").evaluate_all("els => els.map(e => e.value)")
+    assert sorted(sorts) == sorted(sort for f in fields for sort in f["sorts"])
+    by_name = {f["name"]: f for f in fields}
+    for name in ("mood", "camelot"):
+        boxes = view.locator(f'input[name="{name}"]').evaluate_all("els => els.map(e => e.value)")
+        assert boxes == by_name[name]["constraints"]["enum"]
+    page.assert_offline_and_clean()
+
+
+@pytest.mark.realdata
 def test_the_csv_link_downloads_the_rows_the_api_returns(
     page: WatchedPage, server: Served, tmp_path: Path
 ) -> None:

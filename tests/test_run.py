@@ -11,6 +11,9 @@ import pytest
 from builders import RAW_HEADER, catalogue, raw_line, track_id, write_raw_csv
 
 import contract as c
+from contract.fields import TRACK_FIELDS
+from contract.store import FolderStore
+from pipeline import history, run
 from pipeline.__main__ import main
 from pipeline.run import Settings, ingest
 
@@ -104,6 +107,42 @@ def test_rerun_with_the_same_inputs_is_a_no_op(published: Path) -> None:
     result = ingest(Settings(data_dir=published), log=quiet)
     assert result.status == "up-to-date"
     assert snapshot(published / "curated") == before
+
+
+def test_a_code_change_that_leaves_the_data_as_it_was_publishes_nothing(
+    published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = published / "curated" / "versions"
+    before, log = snapshot(versions), history.load(FolderStore(published / "curated"))
+    monkeypatch.setattr(run, "code_digest", lambda: "0" * 64)  # as after any edit of the code
+    result = ingest(Settings(data_dir=published), log=quiet)
+    assert result.status == "up-to-date" and result.run_dir is not None  # it ran, and compared
+    assert (result.run_dir / "report.html").is_file()
+    assert snapshot(versions) == before
+    assert history.load(FolderStore(published / "curated")) == log
+    again = ingest(Settings(data_dir=published), log=quiet)
+    assert again.status == "up-to-date" and again.run_dir is None  # remembered: nothing ran
+
+
+def test_a_rollback_across_a_change_of_the_responses_serves_the_older_data(
+    published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service import cache, create_app, serving
+
+    first = c.read_manifest(published / "curated" / "current")["version"]
+    write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
+    assert ingest(Settings(data_dir=published), log=quiet).status == "published"
+    app = create_app({"CURATED_DIR": str(published / "curated" / "current"), "RELOAD_INTERVAL": 0})
+    # A release whose tracks have no `source` field any more: another layout, the same data.
+    monkeypatch.setattr(cache, "LAYOUT", "without-source")
+    monkeypatch.setattr(serving, "TRACK_FIELDS", tuple(f for f in TRACK_FIELDS if f != "source"))
+    assert main(["rollback", "--data-dir", str(published)]) == 0
+    assert app.extensions["kapiko"].check() is True
+    client = app.test_client()
+    health = client.get("/api/v1/health").get_json()["data"]
+    assert health["dataset"]["version"] == first
+    track = client.get(f"/api/v1/tracks/{track_id(1)}").get_json()["data"]
+    assert "source" not in track and track["id"] == track_id(1)
 
 
 def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(published: Path) -> None:

@@ -6,22 +6,48 @@
 "use strict";
 
 const API = "/api/v1";
-const MOODS = ["happy", "tense", "sad", "calm"];
-const KEY_NAMES = ["C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B"];
-const FACETS = "mood,key,camelot,mode,time_signature,explicit,genre";
-const RANGE_COLUMNS = [
-  "energy", "valence", "danceability", "acousticness", "instrumentalness", "speechiness",
-  "liveness", "tempo", "loudness", "popularity", "duration_ms",
-];
-// The API's sorts (GET /tracks `sort`): each numeric column highest first, and _asc.
-const SORTS = [
-  ["popularity", "Most popular"], ["popularity_asc", "Least popular"],
-  ["name", "Name A–Z"], ["name_desc", "Name Z–A"],
-  ...RANGE_COLUMNS.filter((c) => c !== "popularity").flatMap((c) => [
-    [c, `${FEATURE_INFO[c].label}: highest first`],
-    [`${c}_asc`, `${FEATURE_INFO[c].label}: lowest first`],
-  ]),
-];
+// What the field catalogue (GET /fields) says, learnt once before the first view is drawn.
+let MOODS = []; // the mood values, in facet order
+let KEY_NAMES = []; // key_name by key (0-11), with sharps as ♯
+let CAMELOT_CODES = []; // 1A ... 12B
+let TIME_SIGNATURES = [];
+let HARMONIC = {}; // Camelot code -> the codes it mixes with (the harmonic_to rule)
+let FACETS = ""; // every facetable field, comma-separated
+let RANGE_COLUMNS = []; // every field with min_/max_ filters
+let SORTS = []; // [sort name, label] in the order the sort picker lists them
+// Friendlier words than "<label>: highest first" for a few sorts.
+const SORT_WORDS = { popularity: "Most popular", popularity_asc: "Least popular" };
+
+/** Learn the fields, their filters, sorts and facets from the API's catalogue. */
+function learnCatalogue(body) {
+  learnFields(body.data);
+  const field = Object.fromEntries(body.data.map((f) => [f.name, f]));
+  MOODS = field.mood.constraints.enum;
+  KEY_NAMES = field.key_name.constraints.enum.map((name) => name.replace("#", "♯"));
+  CAMELOT_CODES = field.camelot.constraints.enum;
+  const ts = field.time_signature.constraints;
+  TIME_SIGNATURES = Array.from({ length: ts.maximum - ts.minimum + 1 }, (_, i) => ts.minimum + i);
+  HARMONIC = body.meta.harmonic;
+  FACETS = [...body.data.filter((f) => f.facet).map((f) => f.name), "genre"].join(",");
+  RANGE_COLUMNS = body.data.filter((f) => f.filter.length === 2).map((f) => f.name);
+  const label = (f, sort) => {
+    if (SORT_WORDS[sort]) return SORT_WORDS[sort];
+    const first = sort === f.name;
+    if (f.type === "string") return `${f.label} ${first ? "A–Z" : "Z–A"}`;
+    return `${f.label}: ${first ? "highest" : "lowest"} first`;
+  };
+  const sorted = body.data.filter((f) => f.sorts.length);
+  const leading = sorted.filter((f) => f.name === "popularity" || f.name === "name");
+  SORTS = [...leading, ...sorted.filter((f) => !leading.includes(f))]
+    .flatMap((f) => f.sorts.map((sort) => [sort, label(f, sort)]));
+}
+
+let catalogue = null; // the answer of GET /fields, asked once
+function learnt() {
+  catalogue = catalogue || api("/fields").then(learnCatalogue);
+  catalogue.catch(() => (catalogue = null)); // ask again at the next navigation
+  return catalogue;
+}
 const PAGE_SIZES = ["20", "50", "100"];
 const SLIDER_DELAY_MS = 300; // wait for a slider to settle before asking the API
 
@@ -138,6 +164,7 @@ async function render(navigated) {
   const view = views[route.view];
   try {
     if (!view) throw new ApiError(`there is no view called '${route.view}'`, 0, "");
+    await learnt(); // every view draws its controls and labels from the field catalogue
     const page = await view(route);
     if (token !== renders) return;
     document.title = `${page.title} · kapiko explorer`;

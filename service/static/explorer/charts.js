@@ -5,23 +5,28 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-// How each numeric field is shown and filtered: its label, unit, slider bounds and step, and
-// `scale`, the factor between a histogram bucket label and the value (0-1 features are
-// bucketed in per cent).
-const FEATURE_INFO = {
-  energy: { label: "Energy", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  valence: { label: "Valence", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  danceability: { label: "Danceability", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  acousticness: { label: "Acousticness", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  instrumentalness: { label: "Instrumentalness", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  speechiness: { label: "Speechiness", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  liveness: { label: "Liveness", min: 0, max: 1, step: 0.01, digits: 2, scale: 100 },
-  tempo: { label: "Tempo", unit: "BPM", min: 0, max: 250, step: 1, digits: 0, scale: 1 },
-  loudness: { label: "Loudness", unit: "dB", min: -60, max: 5, step: 0.5, digits: 1, scale: 1 },
-  popularity: { label: "Popularity", min: 0, max: 100, step: 1, digits: 0 },
-  // The API has no upper bound on duration; the slider stops at 20 minutes (its end = no limit).
-  duration_ms: { label: "Duration", min: 0, max: 1200000, step: 5000, duration: true },
-};
+// How each field is shown and filtered: its label, unit, slider bounds and step, and `scale`,
+// the factor between a histogram bucket label and the value (0-1 features are bucketed in per
+// cent). Filled from the API's field catalogue (GET /api/v1/fields) before any view is drawn.
+const FEATURE_INFO = {};
+
+/** Fill FEATURE_INFO from the entries of GET /fields. */
+function learnFields(fields) {
+  for (const f of fields) {
+    const c = f.constraints;
+    FEATURE_INFO[f.name] = {
+      label: f.label,
+      unit: f.unit === "ms" ? null : f.unit, // durations are shown as m:ss
+      min: c.minimum ?? c.exclusiveMinimum ?? 0,
+      // Where the API has no upper bound, the slider stops at slider_max (its end = no limit).
+      max: c.maximum ?? f.display.slider_max,
+      step: f.display.step,
+      digits: f.display.digits,
+      scale: f.histogram ? f.histogram.scale : 1,
+      duration: f.unit === "ms",
+    };
+  }
+}
 
 /** An HTML element: el("a", {href: "#/"}, "text", childNode); null and false are skipped. */
 function el(tag, attrs, ...children) {

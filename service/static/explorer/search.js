@@ -151,13 +151,12 @@ function buildSearch(genreList) {
       el("summary", {}, "Key, mode and Camelot"),
       radioGroup("mode", "Mode", [["", "any"], ["1", "major"], ["0", "minor"]]),
       checkboxGroup("key", "Key", [...KEY_NAMES.keys()].map(String), (k) => KEY_NAMES[k]),
-      checkboxGroup("camelot", "Camelot code",
-        Array.from({ length: 24 }, (_, n) => `${(n >> 1) + 1}${"AB"[n % 2]}`), (c) => c)),
+      checkboxGroup("camelot", "Camelot code", CAMELOT_CODES, (c) => c)),
     el("details", { class: "group" },
       el("summary", {}, "Explicit lyrics and time signature"),
       radioGroup("explicit", "Explicit", [["", "any"], ["true", "explicit"], ["false", "not explicit"]]),
       selectField("time_signature", "Beats per bar",
-        [["", "Any"], ...[0, 1, 3, 4, 5, 6, 7].map((n) => [String(n), String(n)])],
+        [["", "Any"], ...TIME_SIGNATURES.map((n) => [String(n), String(n)])],
         (value) => changeSearch({ time_signature: value }))),
     el("p", {}, el("a", { href: "#/search" }, "Clear every filter")), toResults);
   const table = el("div", { class: "results-table" });

@@ -98,19 +98,12 @@ function compareBars(data) {
             `, ${c.percentile_label ?? "no label"}`)))));
 }
 
-/** The Camelot codes that mix with a code: itself, one step round the wheel, its relative. */
-function harmonicCodes(code) {
-  const number = parseInt(code, 10);
-  const letter = code.slice(-1);
-  const other = letter === "A" ? "B" : "A";
-  return [code, `${(number % 12) + 1}${letter}`, `${((number + 10) % 12) + 1}${letter}`, `${number}${other}`];
-}
 
 function harmonicMatches(track, genre, genreName, body) {
   const others = body.data.filter((t) => t.id !== track.id).slice(0, HARMONIC_LIMIT);
   const more = new URLSearchParams({ harmonic_to: track.id, genre });
   return el("div", {},
-    el("p", {}, `Camelot ${track.camelot} mixes with ${harmonicCodes(track.camelot).slice(1).join(", ")}. `,
+    el("p", {}, `Camelot ${track.camelot} mixes with ${HARMONIC[track.camelot].filter((c) => c !== track.camelot).join(", ")}. `,
       `${(body.meta.total - 1).toLocaleString("en")} other tracks of ${genreName} do; the most popular:`),
     el("ol", { class: "track-list" },
       others.map((t) => el("li", {}, trackLink(t, genre), ` · ${artistsText(t)} · ${t.camelot}`))),

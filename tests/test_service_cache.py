@@ -1,0 +1,120 @@
+"""service/cache.py: a version's serving tables, built once per host as standard Arrow IPC files,
+shared by every worker, rebuilt for other code or when damaged, and open to analysts' tools."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow.dataset
+import pytest
+from conftest import TINY_TRACKS, TINY_VERSION, write_curated
+
+import contract as c
+from service import cache, serving
+from service.dataset import load_dataset
+
+
+@pytest.fixture()
+def version(tmp_path: Path) -> Path:
+    """The six-track version in a folder of its own (so its cache is this test's alone)."""
+    return write_curated(tmp_path / "versions" / TINY_VERSION, TINY_TRACKS)
+
+
+def count_builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every build of serving tables from here on."""
+    built: list[Path] = []
+    real = serving.serving_tables
+
+    def counted(folder: Path):  # type: ignore[no-untyped-def]
+        built.append(folder)
+        yield from real(folder)
+
+    monkeypatch.setattr(serving, "serving_tables", counted)
+    return built
+
+
+def test_an_entry_is_built_once_beside_the_versions_and_then_reused(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = count_builds(monkeypatch)
+    first = cache.entry(version, TINY_VERSION)
+    assert first == version.parent / ".serving" / f"{TINY_VERSION}-{cache.LAYOUT}"
+    assert sorted(p.name for p in first.iterdir()) == sorted([*cache.FILES, cache.DESCRIPTION])
+    inode = (first / "rows.arrow").stat().st_ino
+    assert cache.entry(version, TINY_VERSION) == first
+    load_dataset(version)  # a worker's load finds it too
+    assert len(built) == 1 and (first / "rows.arrow").stat().st_ino == inode
+
+
+def test_workers_loading_at_once_build_it_once(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = count_builds(monkeypatch)
+    found: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: found.append(cache.entry(version, TINY_VERSION)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and len(set(found)) == 1 and len(found) == 4
+
+
+def test_other_code_builds_its_own_entry_and_the_version_stays_servable(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = cache.entry(version, TINY_VERSION)
+    monkeypatch.setattr(cache, "LAYOUT", "0therlayout0")  # code that renders other responses
+    after = cache.entry(version, TINY_VERSION)
+    assert after.name == f"{TINY_VERSION}-0therlayout0" and before.is_dir()
+    assert load_dataset(version).version == TINY_VERSION
+
+
+def test_a_damaged_or_unfinished_entry_is_built_again(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = cache.entry(version, TINY_VERSION)
+    texts = entry / "texts.arrow"
+    texts.write_bytes(texts.read_bytes()[:-10])  # cut short: its size is not the recorded one
+    built = count_builds(monkeypatch)
+    assert cache.entry(version, TINY_VERSION) == entry and len(built) == 1
+    (entry / cache.DESCRIPTION).unlink()  # a build that stopped before its description
+    assert cache.entry(version, TINY_VERSION) == entry and len(built) == 2
+    body = load_dataset(version).index.texts.tobytes()
+    assert b'"name":"Bravo"' in body
+
+
+def test_only_the_most_recently_used_entries_are_kept(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layouts = [f"layout{n:06}" for n in range(cache.KEEP + 2)]
+    for layout in layouts:
+        monkeypatch.setattr(cache, "LAYOUT", layout)
+        cache.entry(version, TINY_VERSION)
+    kept = sorted(p.name.rsplit("-", 1)[1] for p in cache.cache_root(version).iterdir()
+                  if not p.name.startswith("."))  # fmt: skip
+    assert kept == layouts[-cache.KEEP :]
+
+
+def test_the_cache_files_open_as_they_are_in_polars_pyarrow_and_duckdb(version: Path) -> None:
+    entry = cache.entry(version, TINY_VERSION)
+    tracks = pl.read_parquet(version / c.TRACKS)
+    rows = pl.read_ipc(entry / "rows.arrow")
+    assert rows["id"].to_list() == tracks["id"].to_list()
+    assert rows["energy"].to_list() == tracks["energy"].to_list()
+    by_energy = rows["id"].gather(rows["order_energy_asc"]).to_list()
+    assert by_energy == tracks.sort("energy", "id")["id"].to_list()
+    texts = pyarrow.ipc.open_file(entry / "texts.arrow").read_all()
+    first = json.loads(texts.column("json")[0].as_py())
+    assert first["id"] == tracks["id"][0] and first["genres"] == ["ambient"]
+    dataset = pyarrow.dataset.dataset(entry / "rows.arrow", format="ipc")  # noqa: F841
+    (found,) = duckdb.sql("SELECT count(*), max(popularity) FROM dataset").fetchall()
+    assert found == (tracks.height, tracks["popularity"].max())
+    described = json.loads((entry / cache.DESCRIPTION).read_text())
+    assert described["version"] == TINY_VERSION and described["layout"] == cache.LAYOUT
