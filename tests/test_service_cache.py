@@ -118,3 +118,23 @@ def test_the_cache_files_open_as_they_are_in_polars_pyarrow_and_duckdb(version: 
     assert found == (tracks.height, tracks["popularity"].max())
     described = json.loads((entry / cache.DESCRIPTION).read_text())
     assert described["version"] == TINY_VERSION and described["layout"] == cache.LAYOUT
+
+
+def test_a_large_version_is_built_in_a_child_process_that_gives_its_memory_back(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = count_builds(monkeypatch)  # counts builds in this process only
+    monkeypatch.setattr(cache, "IN_PROCESS_MAX", 0)  # every version is "large"
+    entry = cache.entry(version, TINY_VERSION)
+    assert built == [] and cache.describe(entry)["version"] == TINY_VERSION
+    assert load_dataset(version).index.genre_ids == ("ambient", "sleep", "piano")
+
+
+def test_a_child_build_that_fails_is_the_dataset_s_error(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "IN_PROCESS_MAX", 0)
+    (version / c.GENRES).unlink()  # the child cannot read the version
+    with pytest.raises(c.CuratedDatasetError, match="cannot build the serving cache .*genres"):
+        cache.entry(version, TINY_VERSION)
+    assert [p for p in cache.cache_root(version).iterdir() if p.is_dir()] == []

@@ -82,7 +82,7 @@ def space_from(matrix: np.ndarray, recording: np.ndarray) -> FeatureSpace:
     norms = (matrix**2).sum(axis=0)
     return FeatureSpace(
         columns=dict(zip(c.SIMILARITY_FEATURES, matrix, strict=True)),
-        matrix32=np.ascontiguousarray(matrix.T.astype(np.float32)),
+        matrix32=matrix.astype(np.float32),
         norms32=norms.astype(np.float32),
         max_length=float(np.sqrt(norms.max())),
         stats={},
