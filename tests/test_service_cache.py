@@ -135,6 +135,6 @@ def test_a_child_build_that_fails_is_the_dataset_s_error(
 ) -> None:
     monkeypatch.setattr(cache, "IN_PROCESS_MAX", 0)
     (version / c.GENRES).unlink()  # the child cannot read the version
-    with pytest.raises(c.CuratedDatasetError, match="cannot build the serving cache .*genres"):
+    with pytest.raises(c.CuratedDatasetError, match=r"cannot build the serving cache .*genres"):
         cache.entry(version, TINY_VERSION)
     assert [p for p in cache.cache_root(version).iterdir() if p.is_dir()] == []
