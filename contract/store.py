@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import contract as c
+from contract import verified
 from contract.manifest import CuratedDatasetError, load_manifest, read_manifest
+from contract.readonly import remove_tree, seal
 
 STORE_ENV = "KAPIKO_STORE"
 POINTER = "current.json"
@@ -154,11 +155,14 @@ class FolderStore:
         final = self.root / c.VERSIONS_DIR / folder.name
         try:
             os.replace(folder, final)
+            seal(final)  # verified: from now on nothing changes it
         except OSError as error:
             raise StoreError(f"could not move the new version into {final}: {error}") from None
 
     def delete_version(self, version: str) -> None:
-        shutil.rmtree(self.root / c.VERSIONS_DIR / version, ignore_errors=True)
+        folder = self.root / c.VERSIONS_DIR / version
+        remove_tree(folder)
+        verified.forget(folder)
 
     def check_version(self, version: str) -> None:
         read_manifest(self.root / c.VERSIONS_DIR / version)

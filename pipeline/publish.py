@@ -29,6 +29,7 @@ import polars as pl
 
 import contract as c
 from contract.datapackage import datapackage
+from contract.readonly import remove_tree
 from contract.store import PointerMoved, StoreError, VersionStore
 from pipeline import history
 from pipeline.errors import PipelineError, PublishError
@@ -177,7 +178,7 @@ def stage(
 
     On any failure the folder is removed again and a PublishError says what went wrong.
     """
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_tree(staging)
     try:
         staging.mkdir(parents=True)
         for extra in extras:
@@ -187,10 +188,10 @@ def stage(
                 shutil.copy2(extra, staging / extra.name)
         write_dataset(tables, staging, manifest)
     except PublishError:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         raise
     except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         raise PublishError(f"could not write the new dataset to {staging}: {error}") from None
     return staging
 
@@ -257,7 +258,7 @@ def prune_runs(runs_dir: Path, keep: int, current: Path) -> list[Path]:
             runs.append(((name[1], int(name[2] or 1)), path))
     doomed = [path for _, path in sorted(runs, reverse=True)][max(keep - 1, 0) :]
     for folder in doomed:
-        shutil.rmtree(folder)
+        remove_tree(folder)
     return doomed
 
 

@@ -59,8 +59,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     gc.freeze()
     app = Flask(__name__, static_folder=None)
     app.config.update(settings)
-    dataset = live.current
-    LOG.info("serving curated dataset %s from %s", dataset.version, dataset.folder)
+    app.url_map.merge_slashes = False  # /api/v1//stats is a 404, not a redirect built from Host
+    if live.current is not None:
+        LOG.info("serving curated dataset %s from %s", live.current.version, live.current.folder)
     app.extensions["kapiko"] = live
     register_error_handlers(app)
     app.register_blueprint(bp)
@@ -72,11 +73,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _open_live(config: Mapping[str, Any]) -> tuple[reload.LiveDataset, float]:
-    """The live dataset and the reload interval; log one `cannot serve` line and raise if not."""
+    """The live dataset and the reload interval. A setting that is wrong (a malformed store, a
+    bad interval) stops the worker with one `cannot serve` line; data that cannot be served does
+    not: the worker answers 503 with the reason, logged once, and serves what is published next
+    (a worker that stopped would stop the service: gunicorn gives up when workers fail to boot)."""
     try:
         interval = reload.reload_interval(config["RELOAD_INTERVAL"])
-        return reload.LiveDataset(reload.dataset_source(config)), interval
+        source = reload.dataset_source(config)
     except (CuratedDatasetError, ValueError) as error:
-        advice = "" if config["STORE"] else "; run `make ingest` (or set KAPIKO_CURATED_DIR)"
-        LOG.error("cannot serve: %s%s", error, advice)
+        LOG.error("cannot serve: %s", error)
         raise
+    live = reload.LiveDataset(source)
+    if live.current is None:
+        advice = "" if config["STORE"] else "; run `make ingest` (or set KAPIKO_CURATED_DIR)"
+        LOG.error(
+            "cannot serve: %s%s; answering 503 until a version verifies", live.problem, advice
+        )
+    elif live.status == "degraded":
+        LOG.warning(
+            "serving %s, not what the pointer names: %s", live.current.version, live.problem
+        )
+    return live, interval

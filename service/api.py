@@ -170,8 +170,19 @@ def fields() -> Response:
 
 @bp.get("/health")
 def health() -> Response:
+    """ok, or degraded with the reason and the version actually served; 503 when nothing is."""
     query_args(params.NO_PARAMS)
-    return body(dataset().health_body)
+    served = dataset()  # Unavailable (503) when nothing can be served
+    live = current_app.extensions["kapiko"]
+    status = (
+        {"status": "ok"}
+        if live.current is served and live.status == "ok"
+        else {
+            "status": "degraded",
+            "reason": live.problem or "another version is served than the pointer names",
+        }
+    )
+    return body(to_json({"data": {**status, **served.health}}))
 
 
 @bp.get("/openapi.json")

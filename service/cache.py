@@ -24,7 +24,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,8 @@ import polars as pl
 import pyarrow as pa
 
 import contract as c
-from contract import CuratedDatasetError
+from contract import CuratedDatasetError, file_sha256, verified
+from contract.readonly import remove_tree, seal
 
 CACHE_DIR_NAME = ".serving"  # beside the version folders
 DESCRIPTION = "cache.json"
@@ -69,34 +69,43 @@ def cache_root(version_folder: Path) -> Path:
     return version_folder.parent / CACHE_DIR_NAME
 
 
-def entry(version_folder: Path, version: str) -> Path:
-    """A version's cache entry for this code's layout, built first if it is not there."""
+def entry(version_folder: Path, version: str, rehash: bool = False) -> Path:
+    """A version's cache entry for this code's layout, built first if it is not there (or does
+    not verify: `rehash` checks every byte again, whatever the stamp says)."""
     root = cache_root(version_folder)
     final = root / f"{version}-{LAYOUT}"
-    if _complete(final, version):
+    if usable(final, version, rehash):
         os.utime(final)  # recently used: kept by prune
         return final
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per host; the others wait, then find it
-        if not _complete(final, version):
-            shutil.rmtree(final, ignore_errors=True)
+        if not usable(final, version, rehash):
+            remove_tree(final)  # unfinished, damaged or changed: it is derived data, rebuilt
+            verified.forget(final)
             build(version_folder, version, final)
             prune(root, final)
     return final
 
 
-def _complete(folder: Path, version: str) -> bool:
-    """Whether an entry is whole: its description written last, every file of its size."""
+def usable(folder: Path, version: str, rehash: bool = False) -> bool:
+    """Whether an entry is whole and unchanged: its description (written last) names this
+    version and layout, and every file has its recorded size and sha256 (hashed once per host,
+    then trusted while the stamp matches; `rehash` hashes again whatever the stamp says)."""
     try:
         described = json.loads((folder / DESCRIPTION).read_text())
-        return (
-            described["version"] == version
-            and described["layout"] == LAYOUT
-            and all(
-                (folder / name).stat().st_size == size for name, size in described["files"].items()
-            )
-        )
+        files: dict[str, dict[str, Any]] = described["files"]
+        names = sorted(files)
+        if (described["version"], described["layout"], names) != (version, LAYOUT, sorted(FILES)):
+            return False
+        if any((folder / name).stat().st_size != entry["bytes"] for name, entry in files.items()):
+            return False
+        if not rehash and verified.already_verified(folder, names, DESCRIPTION):
+            return True
+        if any(file_sha256(folder / name) != entry["sha256"] for name, entry in files.items()):
+            return False
+        verified.mark_verified(folder, names, DESCRIPTION)
+        return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -128,18 +137,20 @@ def write_entry(version_folder: Path, version: str, final: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".building-{version}-", dir=final.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; every worker user reads the entry
     try:
-        sizes = {}
+        files = {}
         for name, table in serving_tables(version_folder):
-            write_table(staging / name, table)
-            sizes[name] = (staging / name).stat().st_size
-        described = {"version": version, "layout": LAYOUT, "files": sizes,
+            path = staging / name
+            write_table(path, table)
+            files[name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        described = {"version": version, "layout": LAYOUT, "files": files,
                      "built_in_s": round(time.monotonic() - started, 3)}  # fmt: skip
         (staging / DESCRIPTION).write_text(json.dumps(described, indent=2) + "\n")
+        seal(staging)  # checked as it was written: from now on nothing changes it
         os.rename(staging, final)
     except OSError as error:
         raise CuratedDatasetError(f"cannot write the serving cache {final}: {error}") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
 
 
 def write_table(path: Path, table: pl.DataFrame) -> None:
@@ -175,12 +186,13 @@ def prune(root: Path, keep: Path) -> None:
     entries = []
     for path in root.iterdir():
         if path.name.startswith(".building-"):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
         elif path.is_dir() and not path.name.startswith("."):
             entries.append((path.stat().st_mtime, path))
     for _, path in sorted(entries, reverse=True)[KEEP:]:
         if path != keep:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
+            verified.forget(path)
 
 
 # The numpy type of each fixed-width Arrow type the cache holds. Views are made from the

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+import contract as c
 from contract import (
     FEATURE_HISTOGRAMS,
     FEATURE_STATS,
@@ -31,6 +32,7 @@ from contract import (
     CuratedDatasetError,
     read_manifest,
 )
+from contract.manifest import checked_files, load_manifest
 from service import cache
 from service.index import TrackIndex, track_index
 from service.serving import ID_WIDTH
@@ -44,13 +46,14 @@ class Dataset:
 
     version: str
     folder: Path
+    entry: Path  # its serving-cache entry (service/cache.py)
     index: TrackIndex
     space: FeatureSpace  # the similarity space of the same rows
     genres: dict[str, dict[str, Any]]  # genre id -> public genre object, catalogue order
     stats_body: bytes
     genres_body: bytes
     genre_bodies: dict[str, bytes]  # genre id -> /genres/<genre> body
-    health_body: bytes
+    health: dict[str, Any]  # the /health payload's dataset and counts
 
 
 # The small tables a worker reads into memory; tracks and memberships it maps as arrays.
@@ -63,17 +66,46 @@ def to_json(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-def load_dataset(directory: Path) -> Dataset:
-    """Verify and load the curated dataset at directory (a version folder or a symlink to one)."""
+def load_dataset(directory: Path, rehash: bool = False) -> Dataset:
+    """Verify and load the curated dataset at directory (a version folder or a symlink to one);
+    `rehash` checks every byte again, whatever the host's stamps say."""
     if not directory.exists():
         raise CuratedDatasetError(f"no curated dataset at {directory}")
     folder = directory.resolve()
-    manifest = read_manifest(folder)  # every file's sha256, Parquet schemas
+    manifest = read_manifest(folder, rehash)  # every file's sha256, Parquet schemas
     frames = {name: _read(folder / name) for name in SMALL_TABLES}
     version = str(manifest.get("version", folder.name))
-    tables = cache.map_entry(cache.entry(folder, version))
+    entry = cache.entry(folder, version, rehash)
+    tables = cache.map_entry(entry)
     check_consistency(frames, tables)
-    return build_dataset(frames, tables, manifest, folder)
+    return build_dataset(frames, tables, manifest, folder, entry)
+
+
+def fingerprint(dataset: Dataset) -> dict[str, Any]:
+    """Each served file's size, times and inode now (None if it is gone): the version's checked
+    files and its cache entry's. A change means the files must be verified again."""
+    manifest = load_manifest_quietly(dataset.folder)
+    names = [c.MANIFEST, *(checked_files(manifest) if manifest else [])]
+    return {
+        "version": {name: _stat(dataset.folder / name) for name in names},
+        "entry": {name: _stat(dataset.entry / name) for name in (*cache.FILES, cache.DESCRIPTION)},
+    }
+
+
+def _stat(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def load_manifest_quietly(folder: Path) -> dict[str, Any] | None:
+    """A version's manifest, or None if it cannot be read now."""
+    try:
+        return load_manifest(folder)
+    except CuratedDatasetError:
+        return None
 
 
 def _read(path: Path) -> pl.DataFrame:
@@ -119,6 +151,7 @@ def build_dataset(
     tables: Mapping[str, pa.RecordBatch],
     manifest: dict[str, Any],
     folder: Path,
+    entry: Path,
 ) -> Dataset:
     """Wrap the mapped serving tables and serialise the bodies of every fixed response."""
     objects = genre_objects(frames[GENRES])
@@ -129,11 +162,12 @@ def build_dataset(
     return Dataset(
         version=str(manifest.get("version", folder.name)),
         folder=folder,
+        entry=entry,
         index=index,
         space=feature_space(tables, frames[FEATURE_STATS], genre_ids),
         genres={genre["id"]: genre for genre in objects},
         stats_body=to_json({"data": stats_payload(frames[GLOBAL_SUMMARY], objects)}),
         genres_body=to_json({"data": objects, "meta": {"total": len(objects)}}),
         genre_bodies={genre: to_json({"data": detail}) for genre, detail in details.items()},
-        health_body=to_json({"data": health}),
+        health=health,
     )

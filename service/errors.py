@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from service.dataset import to_json
+from service.index import DamagedData
 from service.params import NotFoundError, ParamError
+from service.reload import Unavailable
+
+RETRY_AFTER_S = "5"  # a new version verifies, or a damaged one is replaced, within seconds
 
 LOG = logging.getLogger("service")
 DOCS_HINT = "see /api/v1/openapi.json"
@@ -33,6 +37,8 @@ def register_error_handlers(app: Flask) -> None:
     """Answer parameter, lookup, HTTP and unexpected errors with the canonical body."""
     app.register_error_handler(ParamError, _bad_parameter)
     app.register_error_handler(NotFoundError, _not_found)
+    app.register_error_handler(Unavailable, _unavailable)
+    app.register_error_handler(DamagedData, _damaged)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -58,6 +64,24 @@ def _http_error(error: HTTPException) -> Response:
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
+    return response
+
+
+def _unavailable(error: Unavailable) -> Response:
+    response = error_response(str(error), 503)
+    response.headers["Retry-After"] = RETRY_AFTER_S
+    return response
+
+
+def _damaged(error: DamagedData) -> Response:
+    """Bytes that fail their checksum are never sent: 503, and the files verified again."""
+    current_app.extensions["kapiko"].suspect(str(error))
+    response = error_response(
+        "the dataset's files failed a check while answering; they are being verified again: "
+        "try again in a few seconds",
+        503,
+    )
+    response.headers["Retry-After"] = RETRY_AFTER_S
     return response
 
 

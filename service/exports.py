@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -77,7 +78,12 @@ def export_file(index: TrackIndex, query: TrackQuery, filename: str) -> Response
         track_texts(index, rows[start : start + EXPORT_BLOCK].tolist())
         for start in range(0, len(rows), EXPORT_BLOCK)
     )
-    return file_response(file_chunks(blocks, query.format, ()), query.format, filename)
+    chunks = file_chunks(blocks, query.format, ())
+    # The first chunk is made before the answer starts, so a failure there is an error
+    # response (JSON, with its status); one later can only end the stream unfinished, which
+    # a client sees as a broken download, never as a complete file.
+    first = next(chunks, b"")
+    return file_response(itertools.chain([first], chunks), query.format, filename)
 
 
 def file_chunks(

@@ -70,6 +70,7 @@ def register_headers(app: Flask, version: Callable[[], str], max_age: int) -> No
 
     def finish(response: Response) -> WerkzeugResponse:
         req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+        response.headers["X-Content-Type-Options"] = "nosniff"  # every response, errors too
         # Only the API's answers follow the dataset; the explorer's files set their own headers.
         if (
             req.blueprint == API_BLUEPRINT

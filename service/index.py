@@ -10,12 +10,14 @@ host; a worker's private memory is the Python objects around the arrays. Never i
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
+from contract import CuratedDatasetError
 from contract.fields import CATEGORIES, FEATURES, SORTS
 from service.cache import fixed_bytes, numeric, text_buffers
 from service.serving import ID_WIDTH, NUMERIC_COLUMNS
@@ -39,6 +41,7 @@ class TrackIndex:
     artists: Haystack
     texts: np.ndarray  # every track's JSON text, UTF-8, one after another
     text_offsets: np.ndarray  # row r's text: texts[offsets[r]:offsets[r + 1]]
+    text_crcs: np.ndarray  # each text's CRC-32, checked whenever it is sent
 
 
 def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]) -> TrackIndex:
@@ -61,6 +64,7 @@ def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]
         artists=haystack_of(data, starts),
         texts=texts,
         text_offsets=offsets,
+        text_crcs=numeric(tables["texts.arrow"], "crc32"),
     )
 
 
@@ -83,10 +87,20 @@ def row_of(index: TrackIndex, track_id: str) -> int | None:
     return row if row < len(index.ids) and index.ids[row] == key else None
 
 
+class DamagedData(CuratedDatasetError):
+    """Bytes of the served dataset changed after they were verified: never to be sent."""
+
+
 def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:
-    """The JSON text of each row's track, in order."""
-    offsets, texts = index.text_offsets, index.texts
-    return [texts[offsets[row] : offsets[row + 1]].tobytes().decode() for row in rows]
+    """The JSON text of each row's track, in order, each checked against its CRC-32."""
+    offsets, texts, crcs = index.text_offsets, index.texts, index.text_crcs
+    found = []
+    for row in rows:
+        text = texts[offsets[row] : offsets[row + 1]].tobytes()
+        if zlib.crc32(text) != crcs[row]:
+            raise DamagedData(f"the JSON text of row {row} does not match its CRC-32")
+        found.append(text.decode())
+    return found
 
 
 def genre_members(index: TrackIndex, genre: str) -> np.ndarray | None:

@@ -8,6 +8,8 @@ them; the columns follow the field catalogue (contract/fields.py).
 
 from __future__ import annotations
 
+import itertools
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,8 @@ def tables_of(frames: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFra
     space = similarity_columns(tracks, stats)
     artist_codes, distinct = artist_search(tracks["artists"])
     yield "rows.arrow", rows_table(tracks, ids, artist_codes, space)
-    yield "texts.arrow", track_texts(tracks, track_genres, catalogue).to_frame("json")
+    texts = track_texts(tracks, track_genres, catalogue)
+    yield "texts.arrow", pl.DataFrame({"json": texts, "crc32": text_checksums(texts)})
     yield "artists.arrow", pl.DataFrame({"lowered": distinct}, schema={"lowered": pl.String})
     yield "members.arrow", pl.DataFrame({"row": genre_rows})
     yield "genres.arrow", genres_table(catalogue, genre_rows, genre_bounds, space)
@@ -187,6 +190,18 @@ def track_texts(
         for start in range(0, public.height, TEXT_BLOCK)
     ]
     return pl.concat(blocks) if blocks else pl.Series("json", [], dtype=pl.String)
+
+
+def text_checksums(texts: pl.Series) -> np.ndarray:
+    """The CRC-32 of each text's UTF-8 bytes: a worker checks it on every text it sends, so a
+    byte changed in the mapped file after it was verified is never sent (service/index.py)."""
+    arrow = texts.to_arrow(compat_level=pl.CompatLevel.oldest())
+    _, offsets_buffer, data = arrow.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int64)[arrow.offset : arrow.offset + len(arrow) + 1]
+    view = memoryview(data) if data is not None else memoryview(b"")
+    bounds = offsets.tolist()
+    crcs = (zlib.crc32(view[a:b]) for a, b in itertools.pairwise(bounds))
+    return np.fromiter(crcs, dtype=np.uint32, count=len(arrow))
 
 
 def similarity_columns(tracks: pl.DataFrame, stats: pl.DataFrame) -> dict[str, np.ndarray]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from contract import VERSIONS_DIR, CuratedDatasetError, read_manifest
 from contract.bucket import BucketStore
+from contract.readonly import remove_tree, seal
 from contract.store import POINTER, STORE_ENV, StoreError
 from service.reload import Source
 
@@ -40,7 +40,16 @@ def s3_source(store: BucketStore, cache_dir: Path) -> Source:
             )
         return found.version
 
-    return Source(store.url(), pointer, lambda version: cached(store, version, cache_dir))
+    def fallbacks() -> list[Path]:
+        """The versions this host has in its cache, most recently used first."""
+        if not cache_dir.is_dir():
+            return []
+        kept = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        return sorted(kept, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    return Source(
+        store.url(), pointer, lambda version: cached(store, version, cache_dir), fallbacks
+    )
 
 
 def cached(store: BucketStore, version: str, cache_dir: Path) -> Path:
@@ -59,7 +68,7 @@ def cached(store: BucketStore, version: str, cache_dir: Path) -> Path:
                 return final
             except CuratedDatasetError as error:
                 LOG.warning("cached copy %s is unusable (%s); fetching it again", final, error)
-                shutil.rmtree(final, ignore_errors=True)
+                remove_tree(final)
         fetch_into(store, version, final)
         prune_cache(cache_dir, final)
     return final
@@ -72,13 +81,14 @@ def fetch_into(store: BucketStore, version: str, final: Path) -> None:
     try:
         store.download(version, staging)
         read_manifest(staging)
+        seal(staging)  # checked: from now on nothing changes it
         os.rename(staging, final)
         took = time.monotonic() - started
         LOG.info("fetched %s into %s in %.2f s", store.url(VERSIONS_DIR, version), final, took)
     except OSError as error:
         raise StoreError(f"cannot write {version} into the cache {final.parent}: {error}") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
 
 
 def prune_cache(cache_dir: Path, keep: Path) -> None:
@@ -89,9 +99,9 @@ def prune_cache(cache_dir: Path, keep: Path) -> None:
     versions = []
     for path in cache_dir.iterdir():
         if path.name.startswith(".download-"):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
         elif path.is_dir() and not path.name.startswith("."):
             versions.append((path.stat().st_mtime, path))
     for _, path in sorted(versions, reverse=True)[KEEP_CACHED:]:
         if path != keep:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)

@@ -142,9 +142,8 @@ def mood_grids(genre_ids: list[str], grid: pl.DataFrame) -> dict[str, dict[str, 
 
 
 def health_payload(manifest: dict[str, Any], tracks: int, genres: int, memberships: int) -> dict:
-    """The /health payload: dataset version and counts."""
+    """The /health payload's dataset version and counts (the view adds the status)."""
     return {
-        "status": "ok",
         "dataset": {
             "version": manifest.get("version"),
             "created_at": iso_timestamp(manifest.get("created_at")),

@@ -78,19 +78,23 @@ def request(url: str, method: str = "GET", headers: dict[str, str] | None = None
         return error.code, error.headers, error.read()
 
 
-def wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Return once /api/v1/health answers 200; fail the test with the log if it never does."""
+def wait_until_ready(
+    base: str, server: subprocess.Popen[bytes], log: Path, status: int = 200
+) -> Any:
+    """Return (status, headers, body) once /api/v1/health answers `status`; fail the test with
+    the log if it never does, or if gunicorn exits."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
         try:
-            if request(f"{base}/api/v1/health")[0] == 200:
-                return
+            answer = request(f"{base}/api/v1/health")
+            if answer[0] == status:
+                return answer
         except OSError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"gunicorn not ready after {START_TIMEOUT_S} s:\n{log.read_text()}")
+    pytest.fail(f"gunicorn's health not {status} after {START_TIMEOUT_S} s:\n{log.read_text()}")
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

@@ -336,21 +336,51 @@ def age(directory: Path, seconds: float) -> None:
 def test_a_settled_folder_is_hashed_once_then_trusted_until_a_file_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    publish.write_dataset(tables(), tmp_path, manifest("v1"))
-    assert not (tmp_path / ".verified.json").exists()  # the files are too fresh to stamp
-    age(tmp_path, 60)
+    folder = tmp_path / "v1"
+    publish.write_dataset(tables(), folder, manifest("v1"))
+    stamp = tmp_path / ".stamps" / "v1.json"  # beside the folder, never in it
+    assert not stamp.exists()  # the files are too fresh to stamp
+    age(folder, 60)
     hashed: list[str] = []
     real = c.file_sha256
     monkeypatch.setattr(
         manifest_module, "file_sha256", lambda path: hashed.append(path.name) or real(path)
     )
-    c.read_manifest(tmp_path)
+    c.read_manifest(folder)
     assert sorted(hashed) == sorted([*c.CURATED_SCHEMAS, c.DATAPACKAGE])
-    assert (tmp_path / ".verified.json").exists()
+    assert stamp.exists() and not (folder / ".verified.json").exists()
     hashed.clear()
-    c.read_manifest(tmp_path)  # another worker: the stamp matches, nothing is hashed
+    c.read_manifest(folder)  # another worker: the stamp matches, nothing is hashed
     assert hashed == []
-    genres = tmp_path / c.GENRES
+    genres = folder / c.GENRES
     genres.write_bytes(genres.read_bytes().replace(b"Quiet.", b"Loud!."))  # same size, new time
     with pytest.raises(c.CuratedDatasetError, match=r"genres\.parquet does not match the sha256"):
-        c.read_manifest(tmp_path)
+        c.read_manifest(folder)
+
+
+def test_a_file_changed_with_its_old_time_put_back_is_still_caught(tmp_path: Path) -> None:
+    """`cp -p` or `touch -r` restore the modification time; the status-change time moves."""
+    folder = tmp_path / "v1"
+    publish.write_dataset(tables(), folder, manifest("v1"))
+    age(folder, 60)
+    c.read_manifest(folder)  # verified and stamped
+    genres = folder / c.GENRES
+    before = genres.stat()
+    genres.write_bytes(genres.read_bytes().replace(b"Quiet.", b"Loud!."))
+    os.utime(genres, ns=(before.st_atime_ns, before.st_mtime_ns))  # what touch -r does
+    assert (genres.stat().st_size, genres.stat().st_mtime_ns) == (
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    with pytest.raises(c.CuratedDatasetError, match=r"genres\.parquet does not match the sha256"):
+        c.read_manifest(folder)
+
+
+def test_a_published_version_is_read_only(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path)
+    (first,) = publish_days(store, 1)
+    folder = tmp_path / "versions" / first
+    assert {oct(p.stat().st_mode & 0o777) for p in folder.rglob("*") if p.is_file()} == {"0o444"}
+    assert oct(folder.stat().st_mode & 0o777) == "0o555"
+    publish_days(store, 2, 3, 4)  # a sealed version is still pruned
+    assert first not in kept(store)

@@ -84,8 +84,13 @@ def test_a_damaged_or_unfinished_entry_is_built_again(
     texts.write_bytes(texts.read_bytes()[:-10])  # cut short: its size is not the recorded one
     built = count_builds(monkeypatch)
     assert cache.entry(version, TINY_VERSION) == entry and len(built) == 1
-    (entry / cache.DESCRIPTION).unlink()  # a build that stopped before its description
+    rows = entry / "rows.arrow"
+    damaged = bytearray(rows.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one byte flipped: same size, another sha256
+    rows.write_bytes(bytes(damaged))
     assert cache.entry(version, TINY_VERSION) == entry and len(built) == 2
+    (entry / cache.DESCRIPTION).unlink()  # a build that stopped before its description
+    assert cache.entry(version, TINY_VERSION) == entry and len(built) == 3
     body = load_dataset(version).index.texts.tobytes()
     assert b'"name":"Bravo"' in body
 

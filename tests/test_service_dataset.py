@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import TINY_TRACKS, TINY_VERSION, write_curated
+from conftest import TINY_TRACKS, TINY_VERSION, assert_canonical_error, write_curated
 
 import contract as c
 from service import cache, create_app
@@ -18,10 +19,17 @@ from service.dataset import load_dataset
 
 
 def refuses(directory: Path, caplog: pytest.LogCaptureFixture, message: str) -> None:
-    with caplog.at_level("ERROR", logger="service"), pytest.raises(c.CuratedDatasetError):
-        create_app({"CURATED_DIR": str(directory)})
-    assert message in caplog.text
+    """The worker starts, logs why it cannot serve once, and answers 503 with the reason."""
+    with caplog.at_level("ERROR", logger="service"):
+        app = create_app({"CURATED_DIR": str(directory), "RELOAD_INTERVAL": 0})
+    assert caplog.text.count("cannot serve: ") == 1
+    assert message.removeprefix("cannot serve: ") in caplog.text
     assert "run `make ingest`" in caplog.text
+    for url in ("/api/v1/health", "/api/v1/stats"):
+        response = app.test_client().get(url)
+        body = assert_canonical_error(response, 503)
+        assert message.removeprefix("cannot serve: ") in body["error"]
+        assert response.headers["Retry-After"] and "ETag" not in response.headers
 
 
 def test_refuses_a_missing_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -56,8 +64,14 @@ def test_refuses_a_serving_cache_that_disagrees_with_the_version(
     folder = write_curated(tmp_path / "bad", TINY_TRACKS)
     entry = cache.entry(folder, TINY_VERSION)
     members = cache.numeric(cache.map_table(entry / "members.arrow"), "row").copy()
-    members[0] = 99  # a member row past the six tracks
+    members[0] = 99  # a member row past the six tracks, as a bug in the builder would write it
     cache.write_table(entry / "members.arrow", pl.DataFrame({"row": members}))
+    described = cache.describe(entry)  # and recorded, so the entry checks out as whole
+    described["files"]["members.arrow"] = {
+        "bytes": (entry / "members.arrow").stat().st_size,
+        "sha256": c.file_sha256(entry / "members.arrow"),
+    }
+    (entry / cache.DESCRIPTION).write_text(json.dumps(described))
     refuses(
         folder, caplog, "the curated dataset disagrees with itself: a genre member is not a track"
     )

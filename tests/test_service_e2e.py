@@ -1,6 +1,7 @@
 """End to end: the real gunicorn with service/gunicorn_conf.py, over real HTTP (urllib).
 
-Also: a worker refuses to start, with a clear log line, on a missing or mismatched dataset.
+Also: a worker without a dataset it can serve still starts, says why in one log line, answers
+503 with the reason, and serves what is published next.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import START_TIMEOUT_S, free_port, gunicorn, request, start_gunicorn, stop
+from servers import free_port, gunicorn, request, start_gunicorn, stop, wait_until_ready
+from test_publish import manifest, tables
+
+from contract.store import FolderStore
+from pipeline import publish
 
 
 @pytest.fixture(scope="module")
@@ -76,28 +81,45 @@ def test_logs_go_to_stdout(served: tuple[str, Path]) -> None:
     assert '"GET /api/v1/health HTTP/1.1" 200' in text  # the access log
 
 
-def test_gunicorn_refuses_to_start_without_a_dataset(tmp_path: Path) -> None:
+def test_gunicorn_without_a_dataset_answers_503_then_serves_what_is_published(
+    tmp_path: Path,
+) -> None:
+    curated = tmp_path / "curated"
     log = tmp_path / "out.log"
-    server = start_gunicorn(tmp_path / "nothing-here", log, free_port())
+    env = {"KAPIKO_RELOAD_INTERVAL": "0.2"}
+    port = free_port()
+    server = start_gunicorn(curated / "current", log, port, env)
+    base = f"http://127.0.0.1:{port}"
     try:
-        assert server.wait(timeout=START_TIMEOUT_S) != 0
+        _, headers, body = wait_until_ready(base, server, log, status=503)
+        error = json.loads(body)
+        assert (
+            error["status"] == 503
+            and f"no curated dataset at {curated / 'current'}" in error["error"]
+        )
+        assert headers["Retry-After"] and headers["Access-Control-Allow-Origin"] == "*"
+        publish.publish(tables(), FolderStore(curated), manifest("20260101T000000Z-a"))
+        _, _, body = wait_until_ready(base, server, log, status=200)
+        assert json.loads(body)["data"]["dataset"]["version"] == "20260101T000000Z-a"
     finally:
         stop(server)
     text = log.read_text()
-    assert f"no curated dataset at {tmp_path / 'nothing-here'}" in text
+    assert text.count("cannot serve: ") == 2  # once per worker, not at every look
     assert "run `make ingest`" in text
 
 
-def test_gunicorn_refuses_a_dataset_that_does_not_match_its_manifest(
+def test_gunicorn_answers_503_over_a_dataset_that_does_not_match_its_manifest(
     tiny_curated_dir: Path, tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(tiny_curated_dir, broken)
     shutil.copy(broken / "genres.parquet", broken / "tracks.parquet")
     log = tmp_path / "out.log"
-    server = start_gunicorn(broken, log, free_port())
+    port = free_port()
+    server = start_gunicorn(broken, log, port)
     try:
-        assert server.wait(timeout=START_TIMEOUT_S) != 0
+        _, _, body = wait_until_ready(f"http://127.0.0.1:{port}", server, log, 503)
     finally:
         stop(server)
+    assert "tracks.parquet does not match the sha256 in the manifest" in json.loads(body)["error"]
     assert "tracks.parquet does not match the sha256 in the manifest" in log.read_text()

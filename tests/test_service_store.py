@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from s3 import S3Server
 from servers import (
-    START_TIMEOUT_S,
     Served,
     free_port,
     request,
@@ -189,7 +188,7 @@ def test_an_app_over_the_bucket_swaps_in_a_publish(s3_store: BucketStore, tmp_pa
                                "endpoint URL"),
     ],
 )  # fmt: skip
-def test_the_service_refuses_to_start_without_a_published_or_reachable_store(
+def test_without_a_published_or_reachable_store_the_service_answers_503_saying_why(
     s3_store: BucketStore,
     s3_server: S3Server,
     tmp_path: Path,
@@ -199,13 +198,15 @@ def test_the_service_refuses_to_start_without_a_published_or_reachable_store(
     env = service_env(s3_store, s3_server, tmp_path)
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
-    log = tmp_path / "out.log"
-    server = start_gunicorn(None, log, free_port(), env=env)
+    log, port = tmp_path / "out.log", free_port()
+    server = start_gunicorn(None, log, port, env=env)
     try:
-        assert server.wait(timeout=START_TIMEOUT_S) != 0
+        _, _, body = wait_until_ready(f"http://127.0.0.1:{port}", server, log, status=503)
     finally:
         stop(server)
-    assert "cannot serve: " + message.format(url=s3_store.url()) in log.read_text()
+    expected = message.format(url=s3_store.url())
+    assert expected.split(": run")[0] in json.loads(body)["error"]
+    assert "cannot serve: " + expected in log.read_text()
 
 
 def test_a_malformed_store_is_refused_naming_the_variable(
