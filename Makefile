@@ -77,12 +77,26 @@ serve: $(STAMP) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:800
 	$(ingest_first)
 	$(VENV)/bin/gunicorn --config service/gunicorn_conf.py 'service:create_app()'
 
+# The replica's settings (replica/settings.py has their defaults and docs/deploy.md their
+# meaning); each is passed on only when given, e.g. `make replica RATE_LIMIT=20`.
+REPLICA_SETTINGS := REPLICA_DIR RATE_LIMIT RATE_BURST EXPORTS_PER_CLIENT EXPORTS_PER_REPLICA \
+  TRUSTED_PROXIES CLIENT_TIMEOUT PROXY_USER
+
+.PHONY: replica
+replica: $(STAMP) proxy-deps ## Serve on HOST:PORT as production does: nginx in front of gunicorn (docs/deploy.md)
+	$(ingest_first)
+	$(strip $(foreach s,$(REPLICA_SETTINGS),$(if $($(s)),KAPIKO_$(s)='$($(s))')) $(PY) -m replica)
+
+.PHONY: proxy-deps
+proxy-deps: ## Install Debian's nginx for make replica and its tests if missing (apt, as root)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update && apt-get install -y nginx; }
+
 .PHONY: browser-deps
 browser-deps: ## Install Debian's chromium for the browser tests if missing (apt, as root)
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 
 .PHONY: test
-test: $(DEV_STAMP) browser-deps ## Run the whole test suite
+test: $(DEV_STAMP) browser-deps proxy-deps ## Run the whole test suite
 	$(PY) -m pytest
 
 .PHONY: screenshots
@@ -110,8 +124,8 @@ lock: ## Re-resolve constraints.txt from pyproject.toml in a scratch environment
 	rm -rf .lock-venv
 
 .PHONY: clean
-clean: ## Remove the environment and every built data file (raw CSVs, curated, runs, cache)
-	rm -rf $(VENV) data/curated/versions data/curated/current data/curated/previous data/runs data/cache
+clean: ## Remove the environment, the replica's run folder and every built data file (raw CSVs, curated, runs, cache)
+	rm -rf $(VENV) .replica data/curated/versions data/curated/current data/curated/previous data/runs data/cache
 	rm -f data/raw/*.csv data/raw/upstream.json
 
 # ---------------------------------------------------------------- benchmarks (bench/, docs/performance.md)
