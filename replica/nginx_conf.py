@@ -37,6 +37,7 @@ def nginx_conf(settings: Settings, access_log: bool = True) -> str:
         "rate_burst": str(settings.rate_burst),
         "exports_per_client": str(settings.exports_per_client),
         "exports_per_replica": str(settings.exports_per_replica),
+        "export_workers": str(max(1, settings.workers - 1)),
         "client_timeout": str(settings.client_timeout),
         "retry_after": str(RETRY_AFTER_S),
         "cors": CORS,

@@ -30,7 +30,7 @@ class Settings:
     rate_limit: int = 100  # requests a second per client address, sustained
     rate_burst: int = 200  # requests above the rate a client may send at once before a 429
     exports_per_client: int = 2  # full exports one client address may stream at once
-    exports_per_replica: int = 4  # full exports the replica streams at once, all clients
+    exports_per_replica: int = 8  # full exports the replica streams at once, all clients
     trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For names the client
     client_timeout: int = 10  # seconds: headers, body pauses, send pauses, idle keep-alive
     proxy_user: str = ""  # as root: the user nginx's workers run as (default: root itself)
