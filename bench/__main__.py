@@ -63,6 +63,7 @@ QUICK = Plan(
     proxy=proxy.ProxyConfig(
         duration=1,
         warmup=1,
+        rounds=1,
         mix_size=200,
         slow_clients=32,
         client_timeout=2,

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ class ProxyConfig:
 
     duration: float = 10.0
     warmup: float = 2.0
+    rounds: int = 3  # gunicorn, replica, gunicorn, replica, …: the machine's noise hits both
     workers: int = 2
     mix_size: int = 1000
     slow_clients: int = 256
@@ -135,13 +137,8 @@ def under_export_storm(port: int, config: ProxyConfig) -> dict:
     return {"clients": config.storm_clients, "stats_during": during, "exports": counts}
 
 
-def run(config: ProxyConfig) -> dict:
-    """The whole proxy benchmark: throughput side by side, then the two storms."""
-    if not wrk_available():
-        return {"skipped": "wrk is not installed (make bench installs it)"}
-    http = HttpConfig(targets=(), mix_size=config.mix_size, curated=config.curated)
-    http.work_dir = config.work_dir
-    files, _, _, info = prepare(http)
+def gunicorn_alone(urls: Path, config: ProxyConfig) -> dict:
+    """The blended mix straight to gunicorn as `make serve` runs it."""
     alone = Target("gunicorn", "service:create_app()", "/api/v1/stats",
                    gunicorn_args=("--config=service/gunicorn_conf.py",),
                    env={"KAPIKO_CURATED_DIR": str(config.curated)})  # fmt: skip
@@ -149,30 +146,52 @@ def run(config: ProxyConfig) -> dict:
     server = servers.start(alone, port, config.workers, config.work_dir / "gunicorn.log")
     try:
         servers.wait_ready(server, port, alone.ready_path)
-        rows = [load(port, files["all"], config, "gunicorn")]
+        return load(port, urls, config, "gunicorn")
     finally:
         servers.stop(server)
+
+
+def behind_nginx(urls: Path, config: ProxyConfig) -> dict:
+    """The blended mix through the replica, its rate limit raised for wrk's one address."""
     port = servers.free_port()
     replica = start_replica(config, port, NO_RATE_LIMIT)
     try:
-        rows.append(load(port, files["all"], config, "replica"))
+        return load(port, urls, config, "replica")
     finally:
         stop_replica(replica)
+
+
+def run(config: ProxyConfig) -> dict:
+    """The whole proxy benchmark: throughput side by side, then the two storms."""
+    if not wrk_available():
+        return {"skipped": "wrk is not installed (make bench installs it)"}
+    http = HttpConfig(targets=(), mix_size=config.mix_size, curated=config.curated)
+    http.work_dir = config.work_dir
+    files, _, _, info = prepare(http)
+    rows: list[dict] = []
+    for round_ in range(1, config.rounds + 1):
+        rows.append({"round": round_, **gunicorn_alone(files["all"], config)})
+        rows.append({"round": round_, **behind_nginx(files["all"], config)})
     port = servers.free_port()
     replica = start_replica(config, port, {"KAPIKO_CLIENT_TIMEOUT": str(config.client_timeout)})
     try:
+        stats_latency(port, config, seconds=1)  # warm-up: the workers' first answers are slower
         idle = stats_latency(port, config, seconds=config.duration)
         slow = under_slow_clients(port, config)
         storm = under_export_storm(port, config)
     finally:
         stop_replica(replica)
-    ratio = (
-        rows[1]["requests_per_s"] / rows[0]["requests_per_s"] if rows[0]["requests_per_s"] else 0
-    )
+    ratios = [
+        replica["requests_per_s"] / alone["requests_per_s"]
+        for alone, replica in zip(rows[0::2], rows[1::2], strict=True)
+        if alone["requests_per_s"]
+    ]
+    settings = {"workers": config.workers, "duration": config.duration, "rounds": config.rounds}
     return {
-        "setup": {**info, "workers": config.workers, "duration": config.duration},
+        "setup": {**info, **settings},
         "rows": rows,
-        "replica_vs_gunicorn": round(ratio, 3),
+        "replica_vs_gunicorn": round(statistics.median(ratios), 3) if ratios else None,
+        "replica_vs_gunicorn_each_round": [round(ratio, 3) for ratio in ratios],
         "stats_idle": idle,
         "slow_clients": slow,
         "export_storm": storm,

@@ -308,7 +308,15 @@ SECTION_COLUMNS = {
         "chance_over_genres",
         "mean_over_tracks",
     ],
-    "proxy": ["target", "requests_per_s", "p50_ms", "p99_ms", "bytes_per_response", "non_2xx"],
+    "proxy": [
+        "round",
+        "target",
+        "requests_per_s",
+        "p50_ms",
+        "p99_ms",
+        "bytes_per_response",
+        "non_2xx",
+    ],
     "proxy load": ["case", "n", "p50_ms", "p99_ms", "detail"],
     "targets": ["target", "value", "want", "verdict"],
 }
@@ -353,7 +361,11 @@ def proxy_load_rows(proxy: dict) -> list[dict]:
             **storm["stats_during"],
             "detail": ", ".join(f"{k} {v}" for k, v in storm["exports"].items()),
         },
-        {"case": "replica / gunicorn throughput", "detail": proxy["replica_vs_gunicorn"]},
+        {
+            "case": "replica / gunicorn throughput",
+            "detail": f"median {proxy['replica_vs_gunicorn']}, rounds "
+            f"{proxy['replica_vs_gunicorn_each_round']}",
+        },
     ]
 
 
