@@ -2,7 +2,10 @@
 chosen loopback address, latency samples, slow clients that trickle, and a storm of exports.
 
 Every address in 127.0.0.0/8 is a separate client to the proxy, so one test can be many clients.
-Every loop here is bounded in count and time and stops by itself.
+Every loop here is bounded in count and time and stops by itself. Every socket is closed with a
+reset (SO_LINGER 0), not the usual goodbye: a closed connection would otherwise wait out
+TIME_WAIT for a minute on 127.0.0.N:port, and while it does, no server can bind that port on
+every address (SeaweedFS in the store tests checks exactly that).
 """
 
 from __future__ import annotations
@@ -12,11 +15,21 @@ import http.client
 import multiprocessing
 import selectors
 import socket
+import struct
 import time
 from dataclasses import dataclass, field
 from email.message import Message
 
 HOST = "127.0.0.1"
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset, leaves no TIME_WAIT
+
+
+def close_with_reset(sock: socket.socket | None) -> None:
+    """Close a socket at once, leaving no TIME_WAIT behind on its address and port."""
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        sock.close()
 
 
 def get(
@@ -29,6 +42,7 @@ def get(
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
+        close_with_reset(connection.sock)
         connection.close()
 
 
@@ -43,6 +57,7 @@ def statuses(port: int, path: str, source: str, count: int, headers: dict | None
             response.read()
             found.append(response.status)
     finally:
+        close_with_reset(connection.sock)
         connection.close()
     return found
 
@@ -116,7 +131,7 @@ class SlowClients:
     def close(self) -> None:
         """Close whatever is still open on our side."""
         for sock in self.sockets:
-            sock.close()
+            close_with_reset(sock)
 
 
 def _send_quietly(sock: socket.socket) -> None:

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 from proxy import Replica, replica
 
-from bench.clients import EXPORT_PATH, ExportStorm, get, latencies_ms, percentile
+from bench.clients import (
+    EXPORT_PATH,
+    ExportStorm,
+    close_with_reset,
+    get,
+    latencies_ms,
+    percentile,
+)
 from replica.nginx_conf import RETRY_AFTER_S
 
 NDJSON = f"{EXPORT_PATH}?format=ndjson"  # 4.8 MB: more than the sockets hold between the two ends
@@ -57,7 +64,7 @@ def hold_export(port: int, source: str) -> socket.socket:
         status = sock.recv(12)
         if status == b"HTTP/1.1 200":
             return sock
-        sock.close()
+        close_with_reset(sock)
         assert status == b"HTTP/1.1 503" and time.monotonic() < deadline, status
 
 
@@ -81,9 +88,9 @@ def test_exports_at_once_are_bounded_per_client_and_per_replica(few_exports: Rep
         try:
             assert_refused(get(port, EXPORT_PATH, "127.0.0.5"), 429, "2 on this server")
         finally:
-            second.close()
+            close_with_reset(second)
     finally:
-        first.close()
+        close_with_reset(first)
     # Once its client has gone, nginx ends the stream at its next write and the slot is free.
     deadline = time.monotonic() + 30
     while get(port, EXPORT_PATH, "127.0.0.5")[0] != 200:
