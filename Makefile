@@ -33,7 +33,8 @@ help: ## List the targets
 $(UV): constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or pass PYTHON=..." >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(PY) install --quiet --quiet -c constraints.txt uv 2>/dev/null \
+	@echo "$(PYTHON) -m pip --python $(PY) install -c constraints.txt uv"
+	@$(PYTHON) -m pip --python $(PY) install --quiet --quiet -c constraints.txt uv 2>/dev/null \
 	  || { $(PY) -m ensurepip --default-pip >/dev/null && $(PY) -m pip install --quiet --quiet -c constraints.txt uv; }
 	@touch $@
 
