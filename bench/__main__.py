@@ -2,7 +2,9 @@
 
 Full (`make bench`): SYNTHETIC 1M-row upstream; ingest of the default catalogue, all 114 genres
 and the synthetic file; in-process query latency on each curated result; worker start-up and
-memory at 114 genres; HTTP throughput with wrk at 114 genres, side by side with the baselines.
+memory at 114 genres; HTTP throughput with wrk at 114 genres, side by side with the baselines;
+the replica (nginx in front of gunicorn) against gunicorn alone, and under slow clients and an
+export storm.
 Quick (`make bench-quick`): one ingest of a tiny synthetic upstream, short mixes, 1 s loads;
 a smoke run that keeps the benchmarks working, not a measurement.
 Sections run one after another, never concurrently. Timings never fail the run; a section that
@@ -19,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import http, ingest, mix, queries, report, similarity_quality, workers
+from bench import http, ingest, mix, proxy, queries, report, similarity_quality, workers
 from bench.paths import RESULTS
 from bench.synth import DEFAULT_ROWS
 
-SECTIONS = ("ingest", "queries", "similarity", "workers", "http")
+SECTIONS = ("ingest", "queries", "similarity", "workers", "http", "proxy")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Plan:
     query_size: int
     starts: int
     http: http.HttpConfig
+    proxy: proxy.ProxyConfig
 
 
 FULL = Plan(
@@ -47,6 +50,7 @@ FULL = Plan(
     query_size=1000,
     starts=3,
     http=http.HttpConfig(duration=10, warmup=2),
+    proxy=proxy.ProxyConfig(duration=10, warmup=2),
 )
 QUICK = Plan(
     mode="quick",
@@ -56,6 +60,16 @@ QUICK = Plan(
     query_size=50,
     starts=1,
     http=http.HttpConfig(duration=1, warmup=1, mix_size=200, groups=("tracks", "all")),
+    proxy=proxy.ProxyConfig(
+        duration=1,
+        warmup=1,
+        rounds=1,
+        mix_size=200,
+        slow_clients=32,
+        client_timeout=2,
+        samples=50,
+        storm_seconds=3,
+    ),
 )
 
 
@@ -107,6 +121,16 @@ def run_http(plan: Plan) -> dict[str, Any]:
     return http.run(config)
 
 
+def run_proxy(plan: Plan) -> dict[str, Any]:
+    """The replica against gunicorn alone, and under slow clients and exports, on the main
+    scenario's dataset."""
+    curated = curated_of(plan, plan.main_scenario)
+    if curated is None:
+        return {"skipped": f"no curated dataset for {plan.main_scenario}: its ingest failed"}
+    plan.proxy.curated = curated
+    return proxy.run(plan.proxy)
+
+
 def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
     """Run the chosen sections in order; results by section and the names of crashed ones."""
     steps: dict[str, Callable[[], Any]] = {
@@ -115,6 +139,7 @@ def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], lis
         "similarity": lambda: run_similarity(plan),
         "workers": lambda: run_workers(plan),
         "http": lambda: run_http(plan),
+        "proxy": lambda: run_proxy(plan),
     }
     results: dict[str, Any] = {}
     crashed: list[str] = []

@@ -138,6 +138,20 @@ def _http_worst_p99(results: dict) -> float | None:
     return max((r["p99_ms"] for r in rows), default=None)
 
 
+def _proxy(*keys: str) -> Callable[[dict], float | None]:
+    """A figure of the proxy section at 114 genres, by its path of keys."""
+
+    def figure(results: dict) -> float | None:
+        value: Any = results.get("proxy") or {}
+        if value.get("setup", {}).get("tracks_source") != f"curated {MAIN_DATASET}":
+            return None
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value if isinstance(value, int | float) else None
+
+    return figure
+
+
 def _workers(
     key: str, dataset: str = MAIN_DATASET, count: int = 2
 ) -> Callable[[dict], float | None]:
@@ -193,6 +207,18 @@ TARGETS: list[Check] = [
     ("http similar / flask (issue 8)", _http_ratio("similar", "flask"), ">=", 0.5),
     ("http recommendations / flask (issue 8)", _http_ratio("recommendations", "flask"), ">=", 0.5),
     ("http worst p99 ms (kapiko)", _http_worst_p99, "<=", 20),
+    (
+        "replica: /stats p99 ms, 256 slow clients (issue 15)",
+        _proxy("slow_clients", "stats_during", "p99_ms"),
+        "<=",
+        1000,
+    ),
+    (
+        "replica: /stats p99 ms, 8 export streams (issue 15)",
+        _proxy("export_storm", "stats_during", "p99_ms"),
+        "<=",
+        50,
+    ),
     ("workers all ready s", _workers("all_workers_ready_s_median"), "<=", 1),
     ("worker RSS MB", _workers("worker_rss_mb_max"), "<=", 250),
     ("worker private MB @114 (issue 10)", _workers("worker_private_dirty_mb_max"), "<=", 60),
@@ -282,6 +308,16 @@ SECTION_COLUMNS = {
         "chance_over_genres",
         "mean_over_tracks",
     ],
+    "proxy": [
+        "round",
+        "target",
+        "requests_per_s",
+        "p50_ms",
+        "p99_ms",
+        "bytes_per_response",
+        "non_2xx",
+    ],
+    "proxy load": ["case", "n", "p50_ms", "p99_ms", "detail"],
     "targets": ["target", "value", "want", "verdict"],
 }
 
@@ -301,8 +337,36 @@ def section_rows(results: dict) -> dict[str, list[dict]]:
             for run in _list(results.get("similarity"))
             for space in run["spaces"]
         ],
+        "proxy": _list((results.get("proxy") or {}).get("rows")),
+        "proxy load": proxy_load_rows(results.get("proxy") or {}),
         "targets": target_rows(results),
     }
+
+
+def proxy_load_rows(proxy: dict) -> list[dict]:
+    """/stats latency through the replica: idle, under slow clients, under an export storm."""
+    if "stats_idle" not in proxy:
+        return []
+    slow, storm = proxy["slow_clients"], proxy["export_storm"]
+    return [
+        {"case": "idle", **proxy["stats_idle"]},
+        {
+            "case": f"{slow['slow_clients']} slow clients",
+            **slow["stats_during"],
+            "detail": f"{slow['closed_by_server']} closed by the server, the last after "
+            f"{slow['last_closed_after_s']} s (timeout {slow['client_timeout_s']} s)",
+        },
+        {
+            "case": f"{storm['clients']} export streams",
+            **storm["stats_during"],
+            "detail": ", ".join(f"{k} {v}" for k, v in storm["exports"].items()),
+        },
+        {
+            "case": "replica / gunicorn throughput",
+            "detail": f"median {proxy['replica_vs_gunicorn']}, rounds "
+            f"{proxy['replica_vs_gunicorn_each_round']}",
+        },
+    ]
 
 
 def _list(value: Any) -> list[dict]:

@@ -19,8 +19,20 @@ workers = int(os.environ.get("KAPIKO_WORKERS", "2"))
 preload_app = False
 control_socket_disable = True  # gunicorn >= 25 would otherwise open a control socket in $HOME
 
+# Timeouts, on purpose (docs/deploy.md lists every layer's). A sync worker that says nothing to
+# the master for `timeout` s is killed: no request takes more than about a second of a worker
+# (behind make replica's nginx even a full export is handed over at once), so 30 s only ever
+# catches a stuck worker. On a stop, workers get `graceful_timeout` s to finish their request.
+# `keepalive` applies to other worker classes only: a sync worker closes every connection.
+timeout = 30
+graceful_timeout = 10
+keepalive = 2
+
 accesslog = "-"
 errorlog = "-"
+# Behind nginx (make replica sets KAPIKO_ACCESS_LOG=off) nginx logs each request, with the
+# client's address, which gunicorn on its Unix socket never sees.
+_ACCESS_LEVEL = "WARNING" if os.environ.get("KAPIKO_ACCESS_LOG") == "off" else "INFO"
 # gunicorn sends errorlog "-" to stderr; this sends its error log, its access log and the
 # service's own log ("service" logger) to stdout, one format.
 logconfig_dict = {
@@ -28,8 +40,12 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "root": {"level": "WARNING", "handlers": ["stdout"]},
     "loggers": {
-        name: {"level": "INFO", "handlers": ["stdout"], "propagate": False, "qualname": name}
-        for name in ("gunicorn.error", "gunicorn.access", "service")
+        name: {"level": level, "handlers": ["stdout"], "propagate": False, "qualname": name}
+        for name, level in (
+            ("gunicorn.error", "INFO"),
+            ("gunicorn.access", _ACCESS_LEVEL),
+            ("service", "INFO"),
+        )
     },
     "handlers": {
         "stdout": {
