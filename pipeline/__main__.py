@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.catalogue import Genre, catalogue_entry, load_catalogue
-from pipeline.errors import PipelineError, UpstreamError
+from pipeline.errors import PipelineError, UpstreamError, environmental
 from pipeline.settings import Settings
 
 # Modules that import Polars (~0.15 s) are imported in the commands that need them, so that a
@@ -38,9 +38,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.command(settings, args) or 0)
     except PipelineError as error:
-        print(f"\nkapiko {args.name}: REFUSED\n{error}", file=sys.stderr)
+        print(f"\nkapiko {args.name}: REFUSED\n{shown_lines(str(error))}", file=sys.stderr)
         print("\nThe published dataset is unchanged.", file=sys.stderr)
         return 1
+    except Exception as error:
+        if not environmental(error):
+            raise
+        print(
+            f"\nkapiko {args.name}: FAILED: the machine, not the data\n{shown_lines(str(error))}\n"
+            "\nFree space, or fix the folder's permissions, then run the command again. The "
+            "published dataset is unchanged, and nothing this run wrote is left behind.",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def shown_lines(text: str) -> str:
+    """A message for the terminal: every line with its control characters escaped."""
+    from contract.text import shown
+
+    return "\n".join(shown(line) for line in text.split("\n"))
 
 
 def command_raw(settings: Settings, args: argparse.Namespace) -> None:

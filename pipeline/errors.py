@@ -32,3 +32,18 @@ class ValidationRefused(PipelineError):
 
 class PublishError(PipelineError):
     """The new dataset could not be written or swapped in."""
+
+
+class EnvironmentFailure(Exception):
+    """The machine failed the run (a full disk, a folder it cannot write), not the data: not a
+    refusal. What the run started is removed and the published dataset is unchanged."""
+
+
+def environmental(error: BaseException) -> bool:
+    """Whether an error is the environment's: an OS error, or Polars failing to read or write."""
+    if isinstance(error, EnvironmentFailure | OSError):
+        return True
+    text = str(error)
+    return type(error).__module__.startswith("polars") and (
+        "IO error" in text or "os error" in text
+    )

@@ -16,13 +16,13 @@ from typing import Any
 import polars as pl
 
 from contract.fields import RAW_FIELDS, Field
+from contract.text import CONTROL_PATTERN, INVISIBLE_PATTERN, UNSAFE_CODES, escape_code
 
 UPSTREAM_ROW = "upstream_row"  # the upstream's unnamed index column, as output
 RAW_INDEX_COLUMN = ""  # the upstream file's unnamed first column
 RAW_OPTIONAL_COLUMNS = (RAW_INDEX_COLUMN, "track_genre")  # allowed, kept as provenance
 PARSE_CHECK = "parse_as_type"  # a check of the text's type, not a GX expectation type
 RAW = "raw:"  # prefix of each column's untouched text in the working frame
-_BLANK = r"^[ \t\n\r\f\v]*$"  # an explicit class: Python's and Rust's \s differ on rare characters
 # The polars type each raw column parses to, by catalogue type.
 RAW_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(), "integer": pl.Int64(), "number": pl.Float64(), "boolean": pl.Boolean(),
@@ -73,8 +73,16 @@ def field_rules(field: Field) -> list[Rule]:
         rules.append(Rule("expect_column_values_to_match_regex", column,
                           f"{column} matches {field.pattern}", {"regex": field.pattern}))  # fmt: skip
     elif field.type == "string":
+        rules.append(
+            Rule(
+                "expect_column_values_to_not_match_regex",
+                column,
+                f"{column} has no control character",
+                {"regex": CONTROL_PATTERN},
+            )
+        )
         rules.append(Rule("expect_column_values_to_not_match_regex", column, f"{column} not blank",
-                          {"regex": _BLANK}))  # fmt: skip
+                          {"regex": INVISIBLE_PATTERN}))  # fmt: skip
     if field.minimum is not None and field.maximum is not None:
         low, high = field.minimum, field.maximum
         rules.append(Rule("expect_column_values_to_be_between", column,
@@ -138,9 +146,18 @@ def unexpected(rule: Rule) -> pl.Expr:
     raise ValueError(f"no check for expectation type {rule.expectation!r}")
 
 
+def escaped(text: pl.Expr) -> pl.Expr:
+    """The text with control characters written as escapes (contract/text.py), for reasons that
+    quote it: a value holding ESC [2J must not clear the terminal that prints the refusal."""
+    for code in UNSAFE_CODES:
+        text = text.str.replace_all(chr(code), escape_code(code), literal=True)
+    return text
+
+
 def reason(rule: Rule) -> pl.Expr:
-    """What to tell about a row that fails a rule, quoting its text."""
-    text = raw_text(rule)
+    """What to tell about a row that fails a rule, quoting its text (control characters
+    escaped)."""
+    text = escaped(raw_text(rule))
     name, kwargs = rule.column, rule.kwargs
 
     def say(before: str, after: str) -> pl.Expr:
@@ -158,7 +175,9 @@ def reason(rule: Rule) -> pl.Expr:
     if rule.expectation == "expect_column_values_to_match_regex":
         return say(f"{name} '", f"' does not match {kwargs['regex']}")
     if rule.expectation == "expect_column_values_to_not_match_regex":
-        return say(f"{name} '", "' is blank")
+        if kwargs["regex"] == CONTROL_PATTERN:
+            return say(f"{name} '", "' holds a control character")
+        return say(f"{name} '", "' is blank (only spaces or invisible characters)")
     if kwargs.get("strict_min"):
         return say(f"{name} ", f" is not above {_number(kwargs['min_value'])}")
     bounds = f"[{_number(kwargs['min_value'])}, {_number(kwargs['max_value'])}]"

@@ -8,6 +8,8 @@ import shutil
 import tempfile
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -140,10 +142,22 @@ def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
     return numbered.filter(~pl.col("source_row").is_in(blank))
 
 
+@contextmanager
+def _any_field_size(path: Path) -> Iterator[None]:
+    """Let Python's csv reader take a field as large as the file (the format has no limit; the
+    reader's default, 131,072 characters, refused a valid 200,000-character name)."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, path.stat().st_size + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
 def _blank_lines(path: Path, last_row: int) -> list[int]:
     """Row numbers of the truly empty lines up to `last_row`, read as CSV so quoted breaks count."""
     blank = []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with _any_field_size(path), open(path, newline="", encoding="utf-8") as handle:
         records = csv.reader(handle)
         try:
             next((record for record in records if record), None)  # the header, after blank lines
@@ -204,7 +218,7 @@ def _utf8_problem(path: Path) -> str | None:
 
 def _field_count_problem(path: Path) -> str | None:
     """The first line holding more fields than the header, streamed as CSV; None if there is none."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with _any_field_size(path), open(path, newline="", encoding="utf-8") as handle:
         records = csv.reader(handle)
         try:
             header = next((record for record in records if record), [])

@@ -32,7 +32,7 @@ from contract.datapackage import datapackage
 from contract.readonly import remove_tree
 from contract.store import PointerMoved, StoreError, VersionStore
 from pipeline import history
-from pipeline.errors import PipelineError, PublishError
+from pipeline.errors import EnvironmentFailure, PipelineError, PublishError, environmental
 
 # The current version and the two `make rollback` can step back to are kept; see prunable.
 KEEP_VERSIONS = 3
@@ -187,12 +187,13 @@ def stage(
             elif extra.is_file():
                 shutil.copy2(extra, staging / extra.name)
         write_dataset(tables, staging, manifest)
-    except PublishError:
+    except BaseException as error:
         remove_tree(staging)
+        if environmental(error) and not isinstance(error, EnvironmentFailure):
+            raise EnvironmentFailure(
+                f"could not write the new dataset to {staging}: {error}"
+            ) from None
         raise
-    except OSError as error:
-        remove_tree(staging)
-        raise PublishError(f"could not write the new dataset to {staging}: {error}") from None
     return staging
 
 

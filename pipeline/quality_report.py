@@ -19,6 +19,7 @@ from urllib.parse import quote
 import polars as pl
 
 import contract as c
+from contract.text import shown
 from pipeline.errors import PipelineError
 from pipeline.expectations import PARSE_CHECK, ExpectationResult
 from pipeline.validate import ValidationOutcome
@@ -101,7 +102,7 @@ def quality_report(
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(shown(str(value)), quote=True)
 
 
 def _td(value: object, css: str = "") -> str:

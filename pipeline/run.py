@@ -24,10 +24,17 @@ import polars as pl
 
 import contract as c
 from contract.digest import data_digest, version_name
+from contract.readonly import remove_tree
 from contract.store import StoreError, VersionStore
 from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
-from pipeline.errors import CatalogueError, PipelineError, RawFileError
+from pipeline.errors import (
+    CatalogueError,
+    EnvironmentFailure,
+    PipelineError,
+    RawFileError,
+    environmental,
+)
 from pipeline.expectations import PARSE_CHECK
 from pipeline.extract import read_raw
 from pipeline.quality_report import write_quality_report
@@ -108,6 +115,27 @@ def _run(
 ) -> RunResult:
     started = datetime.now(UTC).replace(microsecond=0)
     run_dir = _new_run_dir(settings.runs_dir, started)
+    try:
+        return _steps(settings, store, genres, paths, inputs, live, log, started, run_dir)
+    except BaseException as error:
+        if environmental(error):  # not the data's fault: take back what this run wrote
+            remove_tree(run_dir)
+            if not isinstance(error, EnvironmentFailure):
+                raise EnvironmentFailure(str(error)) from None
+        raise
+
+
+def _steps(
+    settings: Settings,
+    store: VersionStore,
+    genres: list[Genre],
+    paths: dict[str, Path],
+    inputs: str,
+    live: dict[str, Any] | None,
+    log: Log,
+    started: datetime,
+    run_dir: Path,
+) -> RunResult:
     publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
     clock = _Clock(log)
     live_version = (live or {}).get("version")

@@ -18,7 +18,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from flask import Response
@@ -50,7 +50,10 @@ def export_query(query: Mapping[str, list[str]]) -> TrackQuery:
 
 def file_name(stem: str, version: str, fmt: str) -> str:
     """The download's file name: kapiko-<stem>-<dataset version>.<csv|ndjson>."""
-    return f"kapiko-{stem}-{version}.{fmt}"
+    return f"kapiko-{stem}-{version}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+EXTENSIONS = {"spreadsheet": "csv"}  # a CSV made for spreadsheets is still a .csv
 
 
 def file_response(chunks: Iterable[bytes], fmt: str, filename: str) -> Response:
@@ -92,10 +95,13 @@ def file_chunks(
     """The file's bytes, one chunk per block of track JSON texts (CSV: the header first)."""
     if fmt == "ndjson":
         return (("\n".join(block) + "\n").encode() for block in blocks if block)
-    return csv_chunks(blocks, (*TRACK_FIELDS, *extra))
+    cell = spreadsheet_cell if fmt == "spreadsheet" else csv_cell
+    return csv_chunks(blocks, (*TRACK_FIELDS, *extra), cell)
 
 
-def csv_chunks(blocks: Iterable[Sequence[str]], columns: tuple[str, ...]) -> Iterator[bytes]:
+def csv_chunks(
+    blocks: Iterable[Sequence[str]], columns: tuple[str, ...], cell: Callable[[Any], Any]
+) -> Iterator[bytes]:
     """CSV of the tracks: the header row, then one chunk of rows per block."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes only where needed
@@ -103,7 +109,7 @@ def csv_chunks(blocks: Iterable[Sequence[str]], columns: tuple[str, ...]) -> Ite
     for block in blocks:
         for text in block:
             track = json.loads(text)
-            writer.writerow([csv_cell(track[column]) for column in columns])
+            writer.writerow([cell(track[column]) for column in columns])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -120,3 +126,15 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(map(str, value))
     return value
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A cell for a spreadsheet: text that a spreadsheet would take for a formula (=cmd|' /C
+    calc'!A0) gets a leading ' and is shown as it is; numbers and booleans are not text."""
+    cell = csv_cell(value)
+    if isinstance(value, str | list) and str(cell).startswith(FORMULA_STARTS):
+        return "'" + str(cell)
+    return cell

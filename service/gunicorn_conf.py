@@ -56,7 +56,8 @@ logconfig_dict = {
     },
     "formatters": {
         "generic": {
-            "format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "()": "service.logs.EscapingFormatter",
+            "fmt": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
             "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
         }
     },

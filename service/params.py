@@ -80,21 +80,26 @@ PAGE_PARAMS: tuple[Param, ...] = (
     Param("offset", "integer", "Number of matching tracks to skip.", 0, None, default=0),
 )
 # Response formats of a track listing: the JSON envelope, or the page's tracks as a file.
-FORMATS: tuple[str, ...] = ("json", "csv", "ndjson")
+FORMATS: tuple[str, ...] = ("json", "csv", "ndjson", "spreadsheet")
+SPREADSHEET_TEXT = (
+    "spreadsheet: the same CSV made for people to open in a spreadsheet, where a text cell "
+    "starting with =, +, -, @, a tab or a carriage return gets a leading ' so that it is shown, "
+    "never run as a formula (csv stays exact, for data tools)"
+)
 FORMAT_PARAM = Param(
     "format",
     "string",
     "json: the usual envelope; csv: the page's tracks as CSV (a header row, RFC 4180 quoting, "
-    "genres joined by ';'); ndjson: one track object per line. csv and ndjson come as a file "
-    "(Content-Disposition) and cannot be combined with facets.",
+    f"genres joined by ';'); ndjson: one track object per line; {SPREADSHEET_TEXT}. Files come "
+    "with a Content-Disposition and cannot be combined with facets.",
     choices=FORMATS,
     default="json",
 )
 EXPORT_FORMAT_PARAM = Param(
     "format",
     "string",
-    "csv (a header row, RFC 4180 quoting, genres joined by ';') or ndjson (one track object "
-    "per line).",
+    "csv (a header row, RFC 4180 quoting, genres joined by ';'), ndjson (one track object "
+    f"per line), or {SPREADSHEET_TEXT}.",
     choices=FORMATS[1:],
     default="csv",
 )

@@ -156,7 +156,11 @@ def track_property(field: Field) -> Schema:
 
 # The files' media types: responses send these (exports.py), the OpenAPI document names them
 # without the charset parameter, as media-type keys are written.
-MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+MEDIA_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+    "spreadsheet": "text/csv; charset=utf-8",
+}
 DISPOSITION_HEADER: Schema = {
     "Content-Disposition": {
         "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
@@ -170,15 +174,19 @@ def file_content(formats: tuple[str, ...], columns: tuple[str, ...]) -> Schema:
     """The response content of a track listing's file formats (CSV with these columns)."""
     descriptions = {
         "csv": "A header row, then one row per track (RFC 4180, CRLF line ends; genres joined "
-        "by ';', booleans true/false, null empty): " + ",".join(columns),
+        "by ';', booleans true/false, null empty): " + ",".join(columns) + ".",
         "ndjson": "One track object (the JSON of data) per line.",
+        "spreadsheet": "The same CSV, each text cell that a spreadsheet would run as a formula "
+        "(starting with =, +, -, @, a tab or a carriage return) prefixed with '.",
     }
-    return {
-        MEDIA_TYPES[fmt].partition(";")[0]: {
-            "schema": {"type": "string", "description": descriptions[fmt]}
-        }
-        for fmt in formats
-    }
+    content: Schema = {}
+    for fmt in formats:  # csv and spreadsheet share a media type: one entry, both described
+        entry = content.setdefault(
+            MEDIA_TYPES[fmt].partition(";")[0], {"schema": {"type": "string"}}
+        )
+        described = entry["schema"].get("description")
+        entry["schema"]["description"] = " ".join(filter(None, [described, descriptions[fmt]]))
+    return content
 
 
 def schemas() -> dict[str, Schema]:

@@ -5,7 +5,10 @@ two parameters: the positive_data_acceptance check (ST202) expects schema-valid 
 accepted, but the API answers these with a documented 400, which is what users should get:
 min_<column> above max_<column>, a batch (ids) combined with other parameters, facets asked
 of a CSV or NDJSON page (facet counts only exist in the JSON meta), and a recommendation whose
-seeds, targets and features do not make a point.
+seeds, targets and features do not make a point. And the negative_data_rejection check (ST201)
+counts only 4xx codes of its own list as rejections: a generated request too long for gunicorn's
+request line is rejected with the documented 414 (or 431 for too many headers), before any
+parameter is read; that is a rejection too.
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ def _no_point(case: Any) -> bool:
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
     """Keep every failure except ST202 on a 400 for a cross-parameter rule."""
-    rejected_valid_data = "positive_data_acceptance" in getattr(failure, "checks", ())
+    checks = getattr(failure, "checks", ())
+    if "negative_data_rejection" in checks and response.status_code in (414, 431):
+        return False  # rejected by the documented limit on a request's size
+    rejected_valid_data = "positive_data_acceptance" in checks
     if rejected_valid_data and response.status_code == 400:
         return cross_parameter_rule(dict(case.query or {})) is None and not _no_point(case)
     return True

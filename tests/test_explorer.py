@@ -435,3 +435,37 @@ def test_a_failed_request_is_said_plainly(
     # Chromium itself logs the failed request; nothing else may be logged.
     assert page.console_errors and all("the server responded with a status of 4" in e
                                        for e in page.console_errors)  # fmt: skip
+
+
+HOSTILE_NAMES = {1: "left \u202eright-to-left override", 2: "</script><b>bold</b>", 3: "شادي"}
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """gunicorn over six tracks, three of them with names that try to reorder or inject."""
+    from conftest import TINY_TRACKS, write_curated
+
+    tracks = {n: (genres, {**values, **({"track_name": HOSTILE_NAMES[n]} if n in HOSTILE_NAMES
+                                          else {})}) for n, (genres, values) in TINY_TRACKS.items()}  # fmt: skip
+    folder = write_curated(tmp_path_factory.mktemp("hostile") / "v", tracks)
+    with gunicorn(folder, tmp_path_factory.mktemp("hostile-server")) as served:
+        yield served
+
+
+def test_names_are_shown_as_text_each_in_its_own_bidirectional_box(
+    browser: Any, hostile_server: Served
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{hostile_server.base}/#/track/{1:0>22}", wait_until="networkidle")
+        heading = page.locator("h1 bdi")
+        assert heading.text_content() == HOSTILE_NAMES[1]  # the text, exactly, as text
+        assert heading.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
+        page.goto(f"{hostile_server.base}/#/search", wait_until="networkidle")
+        page.locator("table.tracks tbody tr").first.wait_for()
+        names = page.locator("table.tracks tbody a bdi").all_text_contents()
+        assert set(HOSTILE_NAMES.values()) <= set(names)
+        assert page.locator("table.tracks b").count() == 0  # nothing became markup
+    finally:
+        context.close()

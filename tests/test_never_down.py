@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import shutil
 import time
@@ -235,3 +236,19 @@ def test_every_error_is_the_json_envelope_with_nosniff(served: Served) -> None:
     assert status == 404 and "Location" not in headers and json.loads(body)["status"] == 404
     for url in ("/api/v1/stats", "/api/v1/nope", "/"):
         assert request(served.base + url)[1]["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_log_shows_control_characters_escaped() -> None:
+    """gunicorn refuses them in headers (400, without echoing the value); what the service logs
+    from a request (a decoded path in an error line) goes through the escaping formatter."""
+    from service import gunicorn_conf
+    from service.logs import EscapingFormatter
+
+    formatter = gunicorn_conf.logconfig_dict["formatters"]["generic"]
+    assert formatter["()"] == "service.logs.EscapingFormatter"
+    record = logging.LogRecord(
+        "service", logging.ERROR, "x", 1, "answering GET %s", ("/a\x1b[2J\u202eb",), None
+    )
+    line = EscapingFormatter(fmt=formatter["fmt"]).format(record)
+    assert "\x1b" not in line and "\u202e" not in line
+    assert "answering GET /a\\x1b[2J\\u202eb" in line

@@ -344,9 +344,11 @@ def test_real_upstream_default_catalogue(real_data_dir: Path) -> None:
 
 
 @pytest.mark.realdata
-def test_real_upstream_all_genres_quarantines_the_one_broken_row(
+def test_real_upstream_all_genres_quarantines_the_two_broken_rows(
     upstream_path: Path, tmp_path: Path
 ) -> None:
+    """The k-pop row without names, and a disney title holding a C1 control character (U+0082,
+    mojibake of a Latin-1 byte)."""
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(Path(__file__).parents[1] / "data" / "raw" / "genres.toml", raw / "genres.toml")
@@ -354,8 +356,17 @@ def test_real_upstream_all_genres_quarantines_the_one_broken_row(
     assert main(["ingest", "--data-dir", str(tmp_path), "--no-data-docs"]) == 0
     manifest = c.read_manifest(tmp_path / "curated" / "current")
     assert len(manifest["genres"]) == 114
-    assert manifest["files"][c.TRACKS]["rows"] == 89741 - 1  # the k-pop row without names
+    assert manifest["files"][c.TRACKS]["rows"] == 89741 - 2  # both tracks are in no other genre
     assert manifest["genres"]["k-pop"]["quarantined"] == 1
+    assert manifest["genres"]["disney"]["quarantined"] == 1
     run_dir = sorted((tmp_path / "runs").iterdir())[-1]
-    quarantine = pl.read_csv(run_dir / "quarantine.csv", infer_schema=False)
-    assert quarantine.get_column("track_id").to_list() == ["1kR4gIb7nGxHPI3D2ifs59"]
+    quarantine = pl.read_csv(run_dir / "quarantine.csv", infer_schema=False).sort("genre_id")
+    assert quarantine.get_column("track_id").to_list() == [
+        "3mVamJ76zOnKtnuCHFkamA",
+        "1kR4gIb7nGxHPI3D2ifs59",
+    ]
+    assert "track_name 'Dones de la belleza y la voz/A" in quarantine["reasons"][0]
+    assert (
+        "\\x82" in quarantine["reasons"][0]
+        and "holds a control character" in quarantine["reasons"][0]
+    )

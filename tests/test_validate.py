@@ -70,8 +70,31 @@ BAD_VALUES: list[tuple[str, Row, str]] = [
     ("short_track_id", {"track_id": "abc"}, "track_id 'abc' does not match ^[0-9A-Za-z]{22}$"),
     ("missing_track_id", {"track_id": None}, "track_id is missing"),
     ("missing_artists", {"artists": None}, "artists is missing"),
-    ("empty_album", {"album_name": ""}, "album_name '' is blank"),
-    ("blank_track_name", {"track_name": " \t"}, "track_name ' \t' is blank"),
+    (
+        "empty_album",
+        {"album_name": ""},
+        "album_name '' is blank (only spaces or invisible characters)",
+    ),
+    (
+        "blank_track_name",
+        {"track_name": " \u00a0"},
+        "track_name ' \u00a0' is blank (only spaces or invisible characters)",
+    ),
+    (
+        "invisible_artists",
+        {"artists": "\u200b\u3000\ufeff"},
+        "artists '\u200b\u3000\ufeff' is blank (only spaces or invisible characters)",
+    ),
+    (
+        "control_in_name",
+        {"track_name": "A\x1b[2J\x00B"},
+        "track_name 'A\\x1b[2J\\x00B' holds a control character",
+    ),
+    (
+        "c1_control",
+        {"album_name": "Dones\x82"},
+        "album_name 'Dones\\x82' holds a control character",
+    ),
     ("decimal_popularity", {"popularity": "7.5"}, "popularity '7.5' is not an integer"),
     ("missing_duration", {"duration_ms": None}, "duration_ms is missing"),
     ("word_for_number", {"danceability": "high"}, "danceability 'high' is not a finite number"),

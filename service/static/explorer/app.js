@@ -206,7 +206,7 @@ async function genresView() {
   const rows = list.map((g) =>
     el("tr", { "data-genre": g.id },
       el("th", { scope: "row", "data-label": "Genre" },
-        el("a", { href: hashFor("genre", g.id) }, g.name),
+        el("a", { href: hashFor("genre", g.id) }, isolated(g.name)),
         el("span", { class: "description" }, g.description)),
       el("td", { class: "num track-count", "data-label": "Tracks" }, g.track_count.toLocaleString("en")),
       unit.map((f) =>
@@ -284,7 +284,7 @@ function topArtists(artists, genre) {
     artists.map((a) =>
       el("li", {},
         el("a", { href: hashFor("search", undefined, new URLSearchParams({ genre, artist: a.artists })) },
-          a.artists),
+          isolated(a.artists)),
         ` ${a.track_count}`)),
   );
 }
@@ -375,10 +375,16 @@ async function listCell(genre, grid, i, j, target) {
 
 function trackLink(track, genre) {
   const params = genre ? new URLSearchParams({ genre }) : undefined;
-  return el("a", { href: hashFor("track", track.id, params) }, track.name ?? "(no name)");
+  return el("a", { href: hashFor("track", track.id, params) }, isolated(track.name ?? "(no name)"));
 }
 
 /** Several artists come joined by ';' in the data: show them as a list. */
+/** Text from the data in a <bdi>: right-to-left text, or an override inside a name, stays in
+ * its own box and cannot reorder the text around it. */
+function isolated(text) {
+  return el("bdi", {}, text);
+}
+
 function artistsText(track) {
   return (track.artists ?? "").split(";").join(", ");
 }
@@ -386,7 +392,7 @@ function artistsText(track) {
 /** At most three artists in a table cell, the rest counted (all of them in its tooltip). */
 function shortArtists(track) {
   const names = artistsText(track).split(", ");
-  if (names.length <= 3) return names.join(", ");
+  if (names.length <= 3) return isolated(names.join(", "));
   return el("span", { title: names.join(", ") }, `${names.slice(0, 2).join(", ")} and ${names.length - 2} more`);
 }
 
@@ -398,7 +404,7 @@ function keyText(track) {
 /** A compact list of tracks, for the narrow column beside the mood map. */
 function cellList(tracks, genre) {
   return el("ol", { class: "track-list cell-list" },
-    tracks.map((t) => el("li", { "data-id": t.id }, trackLink(t, genre), ` · ${artistsText(t)}`,
+    tracks.map((t) => el("li", { "data-id": t.id }, trackLink(t, genre), " · ", isolated(artistsText(t)),
       el("span", { class: "distance" }, ` · energy ${fmt(t.energy)}, valence ${fmt(t.valence)}`))));
 }
 

@@ -284,8 +284,9 @@ function showResults(s, body, params) {
   pageQuery.delete("facets");
   pageQuery.delete("format");
   s.downloads.replaceChildren("Download ",
-    el("a", { href: file("/tracks/export", filters, "csv"), download: "", class: "export-csv" },
+    // CSV for people: a spreadsheet shows a name such as =cmd|... as text, never runs it.
+    el("a", { href: file("/tracks/export", filters, "spreadsheet"), download: "", class: "export-csv" },
       `all ${total.toLocaleString("en")} as CSV`), " · ",
     el("a", { href: file("/tracks/export", filters, "ndjson"), download: "" }, "as NDJSON"), " · ",
-    el("a", { href: file("/tracks", pageQuery, "csv"), download: "" }, "this page as CSV"));
+    el("a", { href: file("/tracks", pageQuery, "spreadsheet"), download: "" }, "this page as CSV"));
 }

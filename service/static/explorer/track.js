@@ -24,9 +24,9 @@ async function trackView(route) {
   return {
     title: track.name ?? id,
     nodes: [
-      el("h1", { tabindex: "-1" }, track.name ?? "(no name)"),
-      el("p", { class: "lead" }, `by ${artistsText(track) || "unknown artists"}`,
-        track.album ? ` · from the album ${track.album}` : ""),
+      el("h1", { tabindex: "-1" }, isolated(track.name ?? "(no name)")),
+      el("p", { class: "lead" }, "by ", isolated(artistsText(track) || "unknown artists"),
+        track.album ? [" · from the album ", isolated(track.album)] : ""),
       trackFacts(track, known),
       el("section", { class: "compare", "aria-labelledby": "compare-h" },
         el("h2", { id: "compare-h" }, "Against a genre"),
@@ -106,13 +106,13 @@ function harmonicMatches(track, genre, genreName, body) {
     el("p", {}, `Camelot ${track.camelot} mixes with ${HARMONIC[track.camelot].filter((c) => c !== track.camelot).join(", ")}. `,
       `${(body.meta.total - 1).toLocaleString("en")} other tracks of ${genreName} do; the most popular:`),
     el("ol", { class: "track-list" },
-      others.map((t) => el("li", {}, trackLink(t, genre), ` · ${artistsText(t)} · ${t.camelot}`))),
+      others.map((t) => el("li", {}, trackLink(t, genre), " · ", isolated(artistsText(t)), ` · ${t.camelot}`))),
     el("p", {}, el("a", { href: hashFor("search", undefined, more) }, "All of them in the search")));
 }
 
 function similarTracks(tracks) {
   if (!tracks.length) return el("p", {}, "No similar track found.");
   return el("ol", { class: "track-list similar-list" },
-    tracks.map((t) => el("li", { "data-id": t.id }, trackLink(t), ` · ${artistsText(t)} · ${t.genre_name}`,
+    tracks.map((t) => el("li", { "data-id": t.id }, trackLink(t), " · ", isolated(artistsText(t)), ` · ${t.genre_name}`,
       el("span", { class: "distance" }, ` · distance ${fmt(t.distance, 2)}`))));
 }
