@@ -299,6 +299,10 @@ def operation(endpoint: Endpoint) -> Schema:
         "414": _error("The request line (method, path and query) is over 4,094 bytes."),
         "431": _error("The request has more than 100 headers, or one over 8,190 bytes."),
         "500": _error("Unexpected failure; the body has no internals."),
+        "503": _error(
+            "Nothing can be served now (no version verifies), or a check of the served files "
+            "failed while answering; see Retry-After."
+        ),
     }
     if endpoint.not_found:
         responses["404"] = _error(endpoint.not_found)

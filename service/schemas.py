@@ -331,7 +331,12 @@ def schemas() -> dict[str, Schema]:
         "Field": field_schema(),
         "Health": obj(
             {
-                "status": {"const": "ok"},
+                "status": {
+                    "enum": ["ok", "degraded"],
+                    "description": "ok: what the pointer names is served; degraded: another "
+                    "version is (the reason says why). Nothing served: 503.",
+                },
+                "reason": STRING,
                 "dataset": obj(
                     {
                         "version": STRING,
@@ -340,6 +345,7 @@ def schemas() -> dict[str, Schema]:
                     }
                 ),
                 "counts": obj({"tracks": INTEGER, "genres": INTEGER, "track_genres": INTEGER}),
-            }
+            },
+            optional=("reason",),
         ),
     }
