@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.paths import ROOT, scenario_dir, upstream_csv
-from bench.synth import DEFAULT_ROWS, ensure_synthetic, rows_label
+from bench.synth import DEFAULT_MODE, DEFAULT_ROWS, ensure_synthetic, rows_label
 
 CATALOGUE = ROOT / "data" / "raw" / "genres.toml"
 
@@ -49,19 +49,21 @@ SCENARIO_NAMES = {"default": "default-catalogue", "all": "all-genres"}
 
 
 def scenario_name(kind: str, rows: int = DEFAULT_ROWS) -> str:
-    """Scratch-dir name of 'default', 'all' or 'synthetic' (e.g. 'synthetic-1m')."""
-    if kind == "synthetic":
-        return f"synthetic-{rows_label(rows)}"
+    """Scratch-dir name of 'default', 'all', 'synthetic' (perturbed, e.g. 'synthetic-1m') or
+    'resampled' (the landed benchmarks' synthetic file, e.g. 'resampled-1m')."""
+    if kind in ("synthetic", "resampled"):
+        return f"{kind}-{rows_label(rows)}"
     if kind not in SCENARIO_NAMES:
-        raise ValueError(f"unknown scenario {kind!r}: use default, all or synthetic")
+        raise ValueError(f"unknown scenario {kind!r}: use default, all, synthetic or resampled")
     return SCENARIO_NAMES[kind]
 
 
 def scenario(kind: str, rows: int = DEFAULT_ROWS) -> Scenario:
-    """The Scenario for 'default', 'all' or 'synthetic' (which writes the file if needed)."""
+    """The Scenario for a kind (a synthetic one writes its file first if needed)."""
     name = scenario_name(kind, rows)
-    if kind == "synthetic":
-        return Scenario(name, ensure_synthetic(rows), "all", synthetic=True)
+    if kind in ("synthetic", "resampled"):
+        mode = DEFAULT_MODE if kind == "synthetic" else "resample"
+        return Scenario(name, ensure_synthetic(rows, mode=mode), "all", synthetic=True)
     return Scenario(name, upstream_csv(), "all" if kind == "all" else "catalogue")
 
 
