@@ -9,7 +9,8 @@ that Polars, pyarrow and DuckDB (through pyarrow) open as it is. docs/data-dicti
 the columns.
 
   <root>/<version>-<layout>/   rows.arrow, texts.arrow, artists.arrow, members.arrow,
-                               genres.arrow, cache.json (written last: the entry is complete)
+                               genres.arrow, space.arrow, names.arrow, name_tracks.arrow,
+                               credits.arrow, cache.json (written last: the entry is complete)
 
 `layout` is a digest of the code that decides what the files hold (this module, the serving
 computations, the field catalogue, the Polars version that encodes JSON): code that changes a
@@ -42,7 +43,7 @@ from contract import CuratedDatasetError
 CACHE_DIR_NAME = ".serving"  # beside the version folders
 DESCRIPTION = "cache.json"
 FILES = ("rows.arrow", "texts.arrow", "artists.arrow", "members.arrow", "genres.arrow",
-         "space.arrow")  # fmt: skip
+         "space.arrow", "names.arrow", "name_tracks.arrow", "credits.arrow")  # fmt: skip
 KEEP = 4  # entries kept: the live version, those a rollback reaches, a layout in transition
 # A larger version is built in a child process, whose memory goes back to the OS when it exits:
 # built inside a worker at 3 million tracks, the build peaked at 5.9 GB and left the worker 4.3 GB
@@ -54,7 +55,8 @@ def _layout_digest() -> str:
     """A digest of everything that decides what the cache files hold."""
     here = Path(__file__).parent
     contract = here.parent / "contract"
-    sources = [here / "cache.py", here / "serving.py", *sorted(contract.glob("*.py"))]
+    sources = [here / "cache.py", here / "serving.py", here / "artist_tables.py",
+               *sorted(contract.glob("*.py"))]  # fmt: skip
     digest = hashlib.sha256(pl.__version__.encode())
     for path in sources:
         digest.update(path.read_bytes())

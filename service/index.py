@@ -39,6 +39,10 @@ class TrackIndex:
     artists: Haystack
     texts: np.ndarray  # every track's JSON text, UTF-8, one after another
     text_offsets: np.ndarray  # row r's text: texts[offsets[r]:offsets[r + 1]]
+    name_keys: tuple[np.ndarray, np.ndarray]  # each row's lowercased name (bytes, offsets)
+    credits: np.ndarray  # artist name codes (service/artist_tables.py), grouped by row
+    credit_start: np.ndarray  # row r's names: credits[credit_start[r]:credit_stop[r]]
+    credit_stop: np.ndarray
 
 
 def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]) -> TrackIndex:
@@ -61,6 +65,10 @@ def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]
         artists=haystack_of(data, starts),
         texts=texts,
         text_offsets=offsets,
+        name_keys=text_buffers(rows, "name_key"),
+        credits=numeric(tables["credits.arrow"], "name"),
+        credit_start=numeric(rows, "credit_start"),
+        credit_stop=numeric(rows, "credit_stop"),
     )
 
 
@@ -81,6 +89,17 @@ def row_of(index: TrackIndex, track_id: str) -> int | None:
         return None
     row = int(np.searchsorted(index.ids, key))
     return row if row < len(index.ids) and index.ids[row] == key else None
+
+
+def name_key(index: TrackIndex, row: int) -> str:
+    """A row's name as the name sorts compare it (lowercased)."""
+    data, offsets = index.name_keys
+    return data[offsets[row] : offsets[row + 1]].tobytes().decode()
+
+
+def artist_codes_of(index: TrackIndex, row: int) -> list[int]:
+    """The artist name codes of a row's track, in the order its artists are written."""
+    return index.credits[index.credit_start[row] : index.credit_stop[row]].tolist()
 
 
 def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:

@@ -18,6 +18,7 @@ import polars as pl
 import contract as c
 from contract.fields import CATEGORIES, FEATURES, RANGE_FILTERS, SORTS, TRACK_FIELDS
 from contract.space import z_scores
+from service.artist_tables import artist_tables, credit_bounds, credits_of
 
 ID_WIDTH = 22  # contract.TRACK_ID_PATTERN: 22 letters and digits, read as fixed-width bytes
 TEXT_BLOCK = 65_536  # tracks encoded to JSON at a time
@@ -54,19 +55,30 @@ def tables_of(frames: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFra
     genre_rows, genre_bounds = memberships(ids, track_genres, catalogue)
     space = similarity_columns(tracks, stats)
     artist_codes, distinct = artist_search(tracks["artists"])
-    yield "rows.arrow", rows_table(tracks, ids, artist_codes, space)
+    credits = credits_of(tracks)
+    bounds = credit_bounds(credits, tracks.height)
+    yield "rows.arrow", rows_table(tracks, ids, artist_codes, space, bounds)
     yield "texts.arrow", track_texts(tracks, track_genres, catalogue).to_frame("json")
     yield "artists.arrow", pl.DataFrame({"lowered": distinct}, schema={"lowered": pl.String})
     yield "members.arrow", pl.DataFrame({"row": genre_rows})
     yield "genres.arrow", genres_table(catalogue, genre_rows, genre_bounds, space)
     yield "space.arrow", space_table(space, len(ids))
+    yield from artist_tables(tracks, track_genres, catalogue, credits)
 
 
 def rows_table(
-    tracks: pl.DataFrame, ids: np.ndarray, artist_codes: np.ndarray, space: dict[str, np.ndarray]
+    tracks: pl.DataFrame,
+    ids: np.ndarray,
+    artist_codes: np.ndarray,
+    space: dict[str, np.ndarray],
+    credits: tuple[np.ndarray, np.ndarray],
 ) -> pl.DataFrame:
-    """One row per track: id, numeric columns, codes, sort orders and ranks, z-scores."""
+    """One row per track: id, numeric columns, codes, sort orders and ranks, z-scores, the name
+    as the name sorts compare it, and where its artist names are in credits.arrow."""
     columns: dict[str, pl.Series | np.ndarray] = {"id": tracks["id"]}
+    # A cursor of a name sort holds this key (service/cursor.py): the text the sort compares.
+    columns["name_key"] = tracks["name"].str.to_lowercase()
+    columns["credit_start"], columns["credit_stop"] = credits
     for name in NUMERIC_COLUMNS:
         columns[name] = tracks[name]
     for name, values in CATEGORIES.items():
