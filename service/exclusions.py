@@ -9,6 +9,7 @@ error of it are measured again directly. Never imports Flask.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,11 +17,13 @@ import numpy as np
 from service.similarity import (
     FLOAT32_ERROR,
     GATHER_SHARE,
+    IN_BELOW,
     POSITION,
     TIE,
     Point,
     Ranking,
     exact_squared,
+    leave_out,
 )
 
 
@@ -29,19 +32,23 @@ def ticks(distances: np.ndarray) -> np.ndarray:
     return np.rint(distances / TIE)
 
 
-def before_cursor(found: Ranking, ids: np.ndarray, tick: int, track_id: str) -> np.ndarray:
-    """Mask over the measured rows: those at or before (distance tick, track id)."""
-    keys, margin = found.keys, 2 * found.error
-    squared = keys + found.shift  # the squared distance, up to the margin
+def after_cursor(found: Ranking, ids: np.ndarray, tick: int, track_id: str) -> Ranking:
+    """The ranking without the rows at or before (distance tick, track id), which are left out
+    in place (the keys are the ranking's own fresh array): a few passes over the keys, so a
+    deep page costs about what the first does."""
+    keys, margin, shift = found.keys, 2 * found.error, found.shift
     low, high = max(tick - 1, 0) * TIE, (tick + 1) * TIE  # a tick's whole width either side
-    before = squared + margin < low * low
-    unsure = np.flatnonzero(~before & (squared - margin <= high * high) & np.isfinite(keys))
+    before = keys < low * low - shift - margin  # surely before: left out
+    passed = int(np.count_nonzero(before))
+    leave_out(keys, before)
+    unsure = np.flatnonzero(keys <= high * high - shift + margin)  # near the cursor's distance
     rows = unsure if found.rows is None else found.rows[unsure]
     exact = exact_squared(found.space, found.point, rows) if found.error else keys[unsure]
     at = ticks(np.sqrt(exact))
     last = np.searchsorted(ids, track_id.encode(), side="right")  # rows below: id <= track_id
-    before[unsure[(at < tick) | ((at == tick) & (rows < last))]] = True
-    return before
+    gone = unsure[(at < tick) | ((at == tick) & (rows < last))]
+    keys[gone] = np.inf
+    return dataclasses.replace(found, total=found.total - passed - len(gone))
 
 
 def nearer_to_avoided(found: Ranking, avoided: list[Point]) -> np.ndarray:
@@ -67,7 +74,7 @@ def _nearer(found: Ranking, avoid: Point) -> np.ndarray:
     margin = 2 * relative * length * (reach + 1) + 8 * TIE * reach + 1e-12
     difference = constant - 2 * dots
     nearer = difference < -margin
-    unsure = np.flatnonzero((np.abs(difference) <= margin) & np.isfinite(found.keys))
+    unsure = np.flatnonzero((np.abs(difference) <= margin) & (found.keys < IN_BELOW))
     rows = unsure if found.rows is None else found.rows[unsure]
     to_avoid = ticks(np.sqrt(exact_squared(found.space, avoid, rows)))
     to_target = ticks(np.sqrt(exact_squared(found.space, target, rows)))

@@ -20,7 +20,7 @@ import numpy as np
 
 from contract import SIMILARITY_FEATURES
 from service import cursor
-from service.exclusions import before_cursor, nearer_to_avoided, ticks
+from service.exclusions import after_cursor, nearer_to_avoided, ticks
 from service.filters import filter_mask
 from service.index import TrackIndex, genre_members, row_of, track_texts
 from service.neighbour_query import (
@@ -180,7 +180,7 @@ def _page(
         return _varied_page(index, found, query, needed)
     before = 0
     if query.after is not None:
-        passed = left_out(found, before_cursor(found, index.ids, *query.after))
+        passed = after_cursor(found, index.ids, *query.after)
         found, before = passed, found.total - passed.total
     rows, distances = first(found, needed)
     return Page(
