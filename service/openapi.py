@@ -47,8 +47,9 @@ FILES_TEXT = (
     "file name; /tracks/export streams every matching track that way, with no page limit."
 )
 LIST_TEXT = (
-    "Lists (key, mood, camelot, facets, ids) are comma-separated in one parameter, e.g. "
-    "mood=calm,happy; a list matches any of its values."
+    "Lists (key, mood, camelot, facets, ids, fields, avoid_tracks, …) are comma-separated in "
+    "one parameter, e.g. mood=calm,happy; a list matches any of its values. Listings page by "
+    "offset or by the cursor of meta.next (also the Link header's rel=next)."
 )
 
 
@@ -311,7 +312,7 @@ def openapi_document(max_age: int) -> bytes:
              PRIMARY_GENRE_TEXT, PERCENTILE_TEXT)  # fmt: skip
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "kapiko API", "version": "1.1.0", "description": " ".join(texts)},
+        "info": {"title": "kapiko API", "version": "1.2.0", "description": " ".join(texts)},
         "servers": [{"url": "/api/v1"}],
         "paths": {endpoint.path: {"get": operation(endpoint)} for endpoint in ENDPOINTS},
         "components": {
