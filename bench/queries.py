@@ -20,10 +20,11 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder
 
-from bench import mix
+from bench import discovery, mix
 
 GROUPS = ("stats", "genres", "genre", "genre_tracks", "tracks", "ranges3", "facets", "batch",
-          "track", "compare", "similar", "recommendations", "export")  # fmt: skip
+          "track", "compare", "similar", "recommendations", "export",
+          *discovery.GROUPS)  # fmt: skip
 WARMUP_SEED = mix.DEFAULT_SEED + 1000
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -87,12 +88,17 @@ def build_app(curated: Path) -> tuple[Wsgi, float]:
     return app, time.perf_counter() - started
 
 
-def run_dataset(curated: Path, label: str, size: int, groups=GROUPS) -> list[dict]:
+def run_dataset(
+    curated: Path, label: str, size: int, groups: tuple[str, ...] = GROUPS
+) -> list[dict]:
     """Time every group of the mix on one curated dataset; one row per group."""
     app, load_s = build_app(curated)
     catalogue = mix.catalogue_from_curated(curated)
     warm = mix.query_mix(catalogue, max(50, size // 5), seed=WARMUP_SEED)
     timed = mix.query_mix(catalogue, size)
+    if set(groups) & set(discovery.GROUPS):  # issue 18's: drawn through the app (cursors)
+        warm |= discovery.query_mix(app, catalogue, max(50, size // 5), seed=WARMUP_SEED)
+        timed |= discovery.query_mix(app, catalogue, size)
     rows = []
     for group in groups:
         time_calls(app, [environ_for(url) for url, _ in warm[group]])
@@ -107,6 +113,8 @@ def run_dataset(curated: Path, label: str, size: int, groups=GROUPS) -> list[dic
         )
     rows[0]["create_app_s"] = round(load_s, 3)
     rows[0]["similarity_space_mb"] = space_megabytes(app)
+    for ratio in discovery.cursor_ratios(rows):
+        print(f"  queries {label:20} {ratio['kind']:15} cursor / first page p50 {ratio['ratio']}")
     return rows
 
 
@@ -123,8 +131,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--curated", type=Path, required=True)
     parser.add_argument("--label", default="dataset")
     parser.add_argument("--size", type=int, default=1000, help="requests per group")
+    parser.add_argument("--groups", default=",".join(GROUPS), help="comma-separated")
     args = parser.parse_args(argv)
-    print(json.dumps(run_dataset(args.curated, args.label, args.size), indent=2))
+    rows = run_dataset(args.curated, args.label, args.size, tuple(args.groups.split(",")))
+    print(json.dumps({"rows": rows, "cursor_ratios": discovery.cursor_ratios(rows)}, indent=2))
 
 
 if __name__ == "__main__":

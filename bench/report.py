@@ -113,6 +113,17 @@ def _query_p50(dataset_prefix: str, group: str) -> Callable[[dict], float | None
     return figure
 
 
+def _cursor_ratio(kind: str) -> Callable[[dict], float | None]:
+    """p50 of a listing's pages reached by cursor over its first pages, at 114 genres."""
+
+    def figure(results: dict) -> float | None:
+        first = _query_p50(MAIN_DATASET, f"{kind}_first")(results)
+        deep = _query_p50(MAIN_DATASET, f"{kind}_cursor")(results)
+        return round(deep / first, 2) if first and deep else None
+
+    return figure
+
+
 def _space_mb(results: dict) -> float | None:
     rows = [r for r in _list(results.get("queries")) if r["dataset"].startswith(MAIN_DATASET)]
     return next((r["similarity_space_mb"] for r in rows if "similarity_space_mb" in r), None)
@@ -198,6 +209,12 @@ TARGETS: list[Check] = [
         30,
     ),
     ("similarity space MB per worker @114", _space_mb, "<=", 40),
+    *[
+        (f"cursor page / first page p50 {kind} @114 (issue 18)", _cursor_ratio(kind), "<=", 1.5)
+        for kind in ("tracks", "genre_tracks", "similar", "recommendations")
+    ],
+    ("p50 ms mix of 10 @114 (issue 18)", _query_p50(MAIN_DATASET, "mix"), "<=", 20),
+    ("p50 ms related artists @114 (issue 18)", _query_p50(MAIN_DATASET, "related"), "<=", 5),
     *[
         (f"http {g} / flask", _http_ratio(g, "flask"), ">=", 0.9)
         for g in ("stats", "genres", "track")

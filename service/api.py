@@ -9,20 +9,23 @@ from flask import Blueprint, Response, current_app, request
 from contract.fields import CATEGORIES, describe_fields
 from contract.music import harmonic_matches
 from service import params, track_query
+from service.artists import ARTISTS_PARAMS, list_artists
 from service.compare import comparison
+from service.cursor import next_url, refuse_with_offset
 from service.dataset import Dataset, to_json
 from service.exports import export_file, export_query, file_name, listing_file
 from service.headers import CORS_HEADERS
-from service.neighbours import (
+from service.mix import mix_path, mix_query
+from service.neighbour_query import (
     RECOMMEND_PARAMS,
     SIMILAR_PARAMS,
-    Answer,
+    NeighbourQuery,
     neighbour_query,
-    recommend,
-    similar,
 )
+from service.neighbours import Answer, recommend, similar
 from service.openapi import openapi_document
 from service.queries import Listing, list_tracks, track_by_id, tracks_by_ids
+from service.related import RELATED_PARAMS, related_artists
 from service.reload import request_dataset
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -45,17 +48,32 @@ def body(content: bytes) -> Response:
     return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
+def next_page(following: str | None) -> str | None:
+    """The URL of the next page of this request's listing, from its cursor (None: none)."""
+    if following is None:
+        return None
+    return next_url(request.path, request.query_string.decode("latin-1"), following)
+
+
+def linked(response: Response, url: str | None) -> Response:
+    """The response with a Link header to the next page, when there is one (RFC 8288)."""
+    if url is not None:
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return response
+
+
 def listing(result: Listing, query: track_query.TrackQuery, stem: str) -> Response:
     """A track listing from the tracks' JSON texts, with its meta (and facets, if asked), or
     the page as a file named after `stem` when a format other than JSON is asked for."""
+    url = next_page(result.next_cursor)
     if query.format != "json":
-        return listing_file(
-            result.texts, query.format, file_name(stem, dataset().version, query.format)
-        )
-    meta = f'"total":{result.total},"limit":{query.limit},"offset":{query.offset}'
+        name = file_name(stem, dataset().version, query.format)
+        return linked(listing_file(result.texts, query.format, name, query.fields), url)
+    meta = f'"total":{result.total},"limit":{query.limit},"offset":{result.offset}'
     if result.facets is not None:
         meta += f',"facets":{to_json(result.facets).decode()}'
-    return body(f'{{"data":[{",".join(result.texts)}],"meta":{{{meta}}}}}'.encode())
+    meta += f',"next":{to_json(url).decode()}'
+    return linked(body(f'{{"data":[{",".join(result.texts)}],"meta":{{{meta}}}}}'.encode()), url)
 
 
 @bp.get("/stats")
@@ -117,7 +135,7 @@ def similar_tracks(track_id: str) -> Response:
     query = neighbour_query(SIMILAR_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
     return neighbours(
-        similar(data.index, data.space, track_id, query), query.format, f"similar-{track_id}"
+        similar(data.index, data.space, track_id, query), query, f"similar-{track_id}"
     )
 
 
@@ -126,19 +144,48 @@ def recommendations() -> Response:
     query = neighbour_query(RECOMMEND_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
     names = {genre_id: genre["name"] for genre_id, genre in data.genres.items()}
-    return neighbours(
-        recommend(data.index, data.space, names, query), query.format, "recommendations"
-    )
+    return neighbours(recommend(data.index, data.space, names, query), query, "recommendations")
 
 
-def neighbours(answer: Answer, fmt: str, stem: str) -> Response:
+def neighbours(answer: Answer, query: NeighbourQuery, stem: str) -> Response:
     """A listing of tracks with distances, and its meta; or the page as a file named after stem."""
-    if fmt != "json":
-        name = file_name(stem, dataset().version, fmt)
-        return listing_file(answer.texts, fmt, name, extra=("distance",))
+    url = next_page(answer.next_cursor)
+    if query.format != "json":
+        name = file_name(stem, dataset().version, query.format)
+        texts = answer.texts
+        return linked(listing_file(texts, query.format, name, query.fields, ("distance",)), url)
+    meta = to_json({**answer.meta, "next": url}).decode()
+    return linked(body(f'{{"data":[{",".join(answer.texts)}],"meta":{meta}}}'.encode()), url)
+
+
+@bp.get("/mix")
+def mix() -> Response:
+    data = dataset()
     return body(
-        f'{{"data":[{",".join(answer.texts)}],"meta":{to_json(answer.meta).decode()}}}'.encode()
+        to_json(mix_path(data.index, data.space, mix_query(request.args.to_dict(flat=False))))
     )
+
+
+@bp.get("/artists")
+def artists() -> Response:
+    args = query_args(ARTISTS_PARAMS)
+    refuse_with_offset(request.args.to_dict(flat=False))
+    page = list_artists(dataset().artists, args)
+    url = next_page(page.next_cursor)
+    meta = to_json(
+        {"total": page.total, "limit": args["limit"], "offset": page.offset, "next": url}
+    )
+    return linked(body(f'{{"data":[{",".join(page.texts)}],"meta":{meta.decode()}}}'.encode()), url)
+
+
+@bp.get("/artists/related")
+def related() -> Response:
+    args = query_args(RELATED_PARAMS)
+    data = dataset()
+    texts, meta = related_artists(data.index, data.space, data.artists, args["name"], args["limit"])
+    artist = meta.pop("artist")  # already JSON text
+    rest = to_json(meta).decode()[1:]
+    return body(f'{{"data":[{",".join(texts)}],"meta":{{"artist":{artist},{rest}}}'.encode())
 
 
 @bp.get("/compare")

@@ -9,7 +9,8 @@ that Polars, pyarrow and DuckDB (through pyarrow) open as it is. docs/data-dicti
 the columns.
 
   <root>/<version>-<layout>/   rows.arrow, texts.arrow, artists.arrow, members.arrow,
-                               genres.arrow, cache.json (written last: the entry is complete)
+                               genres.arrow, space.arrow, names.arrow, name_tracks.arrow,
+                               credits.arrow, cache.json (written last: the entry is complete)
 
 `layout` is a digest of the code that decides what the files hold (this module, the serving
 computations, the field catalogue, the Polars version that encodes JSON): code that changes a
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,7 @@ from contract.readonly import remove_tree, seal
 CACHE_DIR_NAME = ".serving"  # beside the version folders
 DESCRIPTION = "cache.json"
 FILES = ("rows.arrow", "texts.arrow", "artists.arrow", "members.arrow", "genres.arrow",
-         "space.arrow")  # fmt: skip
+         "space.arrow", "names.arrow", "name_tracks.arrow", "credits.arrow")  # fmt: skip
 KEEP = 4  # entries kept: the live version, those a rollback reaches, a layout in transition
 # A larger version is built in a child process, whose memory goes back to the OS when it exits:
 # built inside a worker at 3 million tracks, the build peaked at 5.9 GB and left the worker 4.3 GB
@@ -54,7 +57,8 @@ def _layout_digest() -> str:
     """A digest of everything that decides what the cache files hold."""
     here = Path(__file__).parent
     contract = here.parent / "contract"
-    sources = [here / "cache.py", here / "serving.py", *sorted(contract.glob("*.py"))]
+    sources = [here / "cache.py", here / "serving.py", here / "artist_tables.py",
+               *sorted(contract.glob("*.py"))]  # fmt: skip
     digest = hashlib.sha256(pl.__version__.encode())
     for path in sources:
         digest.update(path.read_bytes())
@@ -247,3 +251,15 @@ if (
     __name__ == "__main__"
 ):  # a build in a child process: python -m service.cache FOLDER VERSION FINAL
     write_entry(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
+
+
+def text_checksums(texts: pl.Series) -> np.ndarray:
+    """The CRC-32 of each text's UTF-8 bytes: a worker checks it on every text it sends, so a
+    byte changed in the mapped file after it was verified is never sent (service/index.py)."""
+    arrow = texts.to_arrow(compat_level=pl.CompatLevel.oldest())
+    _, offsets_buffer, data = arrow.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int64)[arrow.offset : arrow.offset + len(arrow) + 1]
+    view = memoryview(data) if data is not None else memoryview(b"")
+    bounds = offsets.tolist()
+    crcs = (zlib.crc32(view[a:b]) for a, b in itertools.pairwise(bounds))
+    return np.fromiter(crcs, dtype=np.uint32, count=len(arrow))

@@ -34,6 +34,7 @@ from contract import (
 )
 from contract.manifest import checked_files, load_manifest
 from service import cache
+from service.artists import ArtistIndex, artist_index
 from service.index import TrackIndex, track_index
 from service.serving import ID_WIDTH
 from service.similarity import FeatureSpace, feature_space
@@ -49,6 +50,7 @@ class Dataset:
     entry: Path  # its serving-cache entry (service/cache.py)
     index: TrackIndex
     space: FeatureSpace  # the similarity space of the same rows
+    artists: ArtistIndex  # the artists credited on the same rows
     genres: dict[str, dict[str, Any]]  # genre id -> public genre object, catalogue order
     stats_body: bytes
     genres_body: bytes
@@ -135,6 +137,9 @@ def check_consistency(
     _, offsets = cache.text_buffers(tables["texts.arrow"], "json")
     if len(offsets) != len(ids) + 1 or bool(np.any(np.diff(offsets) <= 0)):
         problems.append("the track texts do not match the tracks")
+    credited = cache.numeric(tables["name_tracks.arrow"], "row")
+    if len(credited) and not 0 <= int(credited.min()) <= int(credited.max()) < len(ids):
+        problems.append("an artist's track is not a track")
     for name in (FEATURE_HISTOGRAMS, TOP_ARTISTS, MOOD_GRID, GENRE_MOODS):
         if not frames[name]["genre_id"].is_in(genres["id"].implode()).all():
             problems.append(f"{name} has a genre_id that is not in {GENRES}")
@@ -165,6 +170,7 @@ def build_dataset(
         entry=entry,
         index=index,
         space=feature_space(tables, frames[FEATURE_STATS], genre_ids),
+        artists=artist_index(tables),
         genres={genre["id"]: genre for genre in objects},
         stats_body=to_json({"data": stats_payload(frames[GLOBAL_SUMMARY], objects)}),
         genres_body=to_json({"data": objects, "meta": {"total": len(objects)}}),

@@ -1,8 +1,9 @@
 """The API's one error body, and the handlers that answer every failure with it.
 
 Every error is `{"error": "<what is wrong and what is allowed>", "status": N}` with the same N as
-the HTTP status: bad parameters 400, unknown genre, track or route 404, other methods 405 (with
-`Allow`), anything unexpected 500 (logged, without internals in the body).
+the HTTP status: bad parameters 400, unknown genre, track, artist or route 404, other methods 405
+(with `Allow`), a mix path no track can continue 422, anything unexpected 500 (logged, without
+internals in the body).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from service.dataset import to_json
 from service.index import DamagedData
-from service.params import NotFoundError, ParamError
+from service.params import NotFoundError, ParamError, UnprocessableError
 from service.reload import Unavailable
 
 RETRY_AFTER_S = "5"  # a new version verifies, or a damaged one is replaced, within seconds
@@ -39,6 +40,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(NotFoundError, _not_found)
     app.register_error_handler(Unavailable, _unavailable)
     app.register_error_handler(DamagedData, _damaged)
+    app.register_error_handler(UnprocessableError, _unprocessable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -49,6 +51,10 @@ def _bad_parameter(error: ParamError) -> Response:
 
 def _not_found(error: NotFoundError) -> Response:
     return error_response(str(error), 404)
+
+
+def _unprocessable(error: UnprocessableError) -> Response:
+    return error_response(str(error), 422)
 
 
 def _http_error(error: HTTPException) -> Response:

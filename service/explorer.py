@@ -27,6 +27,7 @@ MEDIA_TYPES = {
     "app.js": "text/javascript; charset=utf-8",
     "search.js": "text/javascript; charset=utf-8",
     "track.js": "text/javascript; charset=utf-8",
+    "discover.js": "text/javascript; charset=utf-8",
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

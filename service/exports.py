@@ -28,16 +28,23 @@ from service.filters import FILTER_PARAMS, GENRE_PARAM, given_filters
 from service.headers import CORS_HEADERS
 from service.index import TrackIndex, track_texts
 from service.params import EXPORT_FORMAT_PARAM, SORT_PARAM, Param, parse
+from service.projection import FIELDS_PARAM, chosen_fields, projected
 from service.queries import matching_rows
 from service.schemas import MEDIA_TYPES
 from service.track_query import TrackQuery
 
 EXPORT_BLOCK = 2048  # tracks encoded per chunk of a streamed export
-EXPORT_PARAMS: tuple[Param, ...] = (GENRE_PARAM, *FILTER_PARAMS, SORT_PARAM, EXPORT_FORMAT_PARAM)
+EXPORT_PARAMS: tuple[Param, ...] = (
+    GENRE_PARAM,
+    *FILTER_PARAMS,
+    SORT_PARAM,
+    EXPORT_FORMAT_PARAM,
+    FIELDS_PARAM,
+)
 
 
 def export_query(query: Mapping[str, list[str]]) -> TrackQuery:
-    """Parse /tracks/export: the filters and sort of /tracks, a format, and no page."""
+    """Parse /tracks/export: the filters and sort of /tracks, a format, fields, and no page."""
     values = parse(EXPORT_PARAMS, query)
     filters = given_filters(values)
     return TrackQuery(
@@ -45,6 +52,7 @@ def export_query(query: Mapping[str, list[str]]) -> TrackQuery:
         filters=filters,
         sort=values["sort"],
         format=values["format"],
+        fields=chosen_fields(values["fields"]),
     )
 
 
@@ -63,10 +71,15 @@ def file_response(chunks: Iterable[bytes], fmt: str, filename: str) -> Response:
 
 
 def listing_file(
-    texts: Sequence[str], fmt: str, filename: str, extra: tuple[str, ...] = ()
+    texts: Sequence[str],
+    fmt: str,
+    filename: str,
+    fields: tuple[str, ...] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Response:
-    """A page of tracks (their JSON texts) as a CSV or NDJSON download; `extra` adds columns."""
-    chunks = file_chunks([texts], fmt, extra)
+    """A page of tracks (their JSON texts, already holding only `fields` when given) as a CSV
+    or NDJSON download; `extra` adds columns."""
+    chunks = file_chunks([texts], fmt, (*(fields or TRACK_FIELDS), *extra))
     return file_response([b"".join(chunks)], fmt, filename)
 
 
@@ -78,10 +91,10 @@ def export_file(index: TrackIndex, query: TrackQuery, filename: str) -> Response
     """
     rows = matching_rows(index, query)
     blocks = (
-        track_texts(index, rows[start : start + EXPORT_BLOCK].tolist())
+        projected(track_texts(index, rows[start : start + EXPORT_BLOCK].tolist()), query.fields)
         for start in range(0, len(rows), EXPORT_BLOCK)
     )
-    chunks = file_chunks(blocks, query.format, ())
+    chunks = file_chunks(blocks, query.format, query.fields or TRACK_FIELDS)
     # The first chunk is made before the answer starts, so a failure there is an error
     # response (JSON, with its status); one later can only end the stream unfinished, which
     # a client sees as a broken download, never as a complete file.
@@ -90,13 +103,14 @@ def export_file(index: TrackIndex, query: TrackQuery, filename: str) -> Response
 
 
 def file_chunks(
-    blocks: Iterable[Sequence[str]], fmt: str, extra: tuple[str, ...]
+    blocks: Iterable[Sequence[str]], fmt: str, columns: tuple[str, ...]
 ) -> Iterator[bytes]:
-    """The file's bytes, one chunk per block of track JSON texts (CSV: the header first)."""
+    """The file's bytes, one chunk per block of track JSON texts (CSV: a header of `columns`
+    first, then those members of each track)."""
     if fmt == "ndjson":
         return (("\n".join(block) + "\n").encode() for block in blocks if block)
     cell = spreadsheet_cell if fmt == "spreadsheet" else csv_cell
-    return csv_chunks(blocks, (*TRACK_FIELDS, *extra), cell)
+    return csv_chunks(blocks, columns, cell)
 
 
 def csv_chunks(

@@ -5,7 +5,8 @@ Every track listing takes the same filters. Each entry of FILTERS declares its q
 mask over the candidate rows (every track, or a genre's members). A filter that was not asked for
 gives no mask. Ranges are inclusive; a list (key, mood, camelot) matches any of its values. The
 range and value filters come from the field catalogue (contract/fields.py: `filter`); the text
-search on artists and the harmonic match are declared here. This module never imports Flask.
+search on artists, the harmonic match and the DJ's tempo match (bpm) are declared here. This
+module never imports Flask.
 """
 
 from __future__ import annotations
@@ -174,6 +175,64 @@ class Harmonic:
         return code_mask(index, "camelot", [CATEGORIES["camelot"].index(c) for c in matches], rows)
 
 
+DEFAULT_BPM_TOLERANCE = 6.0  # per cent: what DJs call "within range" of a pitch fader
+TEMPO_MULTIPLES = (0.5, 1.0, 2.0)  # half time, the tempo, double time
+
+
+def within_tempo(tempo: np.ndarray, bpm: float, tolerance: float) -> np.ndarray:
+    """Tempos within `tolerance` per cent of the BPM, of half of it or of double it:
+    |tempo - x| <= x * tolerance / 100 for x in BPM / 2, BPM, 2 * BPM."""
+    mask = np.zeros(len(tempo), dtype=bool)
+    for multiple in TEMPO_MULTIPLES:
+        target = bpm * multiple
+        mask |= np.abs(tempo - target) <= target * tolerance / 100
+    return mask
+
+
+@dataclass(frozen=True)
+class Tempo:
+    """bpm=<BPM> or bpm_of=<track id>, with bpm_tolerance=<per cent>: the tempo is within the
+    tolerance of the BPM, of half of it or of double it (Spotify's tempo is often off by
+    exactly that factor). With harmonic_to, "mixable with"."""
+
+    params: tuple[Param, ...] = (
+        Param("bpm", "number", "Only tracks whose tempo is within bpm_tolerance of this BPM, "
+              "of half of it or of double it.", 1.0, 250.0, example=94.5),
+        Param("bpm_of", "string", "As bpm, with this track's tempo as the BPM (a track with "
+              "tempo 0, no beat detected, is refused). Unknown track: 404.",
+              pattern=TRACK_ID_PATTERN, example=EXAMPLE_TRACK),
+        Param("bpm_tolerance", "number", "Per cent either side of the BPM (and of its half and "
+              f"double) for bpm or bpm_of; default {DEFAULT_BPM_TOLERANCE:g}.", 0.0, 50.0),
+    )  # fmt: skip
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        bpm, track_id = values.get("bpm"), values.get("bpm_of")
+        tolerance = values.get("bpm_tolerance")
+        if bpm is None and track_id is None:
+            if tolerance is not None:
+                raise ParamError("'bpm_tolerance' needs 'bpm' or 'bpm_of': give the BPM to be near")
+            return None
+        if bpm is not None and track_id is not None:
+            raise ParamError("give 'bpm' or 'bpm_of', not both")
+        target = bpm_of(index, track_id, "bpm_of") if track_id is not None else float(bpm or 0)
+        chosen = DEFAULT_BPM_TOLERANCE if tolerance is None else tolerance
+        return within_tempo(_take(index.values["tempo"], rows), target, chosen)
+
+
+def bpm_of(index: TrackIndex, track_id: str, parameter: str) -> float:
+    """A track's tempo as a BPM to match (404 if unknown, 400 if it has no beat)."""
+    row = row_of(index, track_id)
+    if row is None:
+        raise track_not_found(track_id, f" ({parameter})")
+    tempo = float(index.values["tempo"][row])
+    if tempo <= 0:
+        raise ParamError(
+            f"'{parameter}' track {track_id} has tempo 0 (no beat was detected), so it has no "
+            "BPM to match; choose a track with a beat, or give bpm"
+        )
+    return tempo
+
+
 def _catalogue_filter(field: Field) -> Filter:
     return Range(field) if field.filter == "range" else Category(field)
 
@@ -182,6 +241,7 @@ FILTERS: tuple[Filter, ...] = (
     Artist(),
     *(_catalogue_filter(field) for field in FIELDS if field.filter),
     Harmonic(),
+    Tempo(),
 )
 GENRE_PARAM = Param(
     "genre",

@@ -32,7 +32,8 @@ API_BLUEPRINT = "api"
 UNCACHED_ENDPOINTS = frozenset({"api.health"})
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_ORIGINS = "*"
-EXPOSED_HEADERS = ("Content-Disposition", "ETag")  # in the order flask-cors writes them
+# Link: the next page of a listing (keyset paging), which a browser client must be able to read.
+EXPOSED_HEADERS = ("Content-Disposition", "ETag", "Link")  # in the order flask-cors writes them
 # What flask-cors sets on a simple (non-preflight) request, preset on successful responses.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": ALLOWED_ORIGINS,

@@ -42,6 +42,10 @@ class TrackIndex:
     texts: np.ndarray  # every track's JSON text, UTF-8, one after another
     text_offsets: np.ndarray  # row r's text: texts[offsets[r]:offsets[r + 1]]
     text_crcs: np.ndarray  # each text's CRC-32, checked whenever it is sent
+    name_keys: tuple[np.ndarray, np.ndarray]  # each row's lowercased name (bytes, offsets)
+    credits: np.ndarray  # artist name codes (service/artist_tables.py), grouped by row
+    credit_start: np.ndarray  # row r's names: credits[credit_start[r]:credit_stop[r]]
+    credit_stop: np.ndarray
 
 
 def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]) -> TrackIndex:
@@ -65,6 +69,10 @@ def track_index(tables: Mapping[str, pa.RecordBatch], genre_ids: tuple[str, ...]
         texts=texts,
         text_offsets=offsets,
         text_crcs=numeric(tables["texts.arrow"], "crc32"),
+        name_keys=text_buffers(rows, "name_key"),
+        credits=numeric(tables["credits.arrow"], "name"),
+        credit_start=numeric(rows, "credit_start"),
+        credit_stop=numeric(rows, "credit_stop"),
     )
 
 
@@ -89,6 +97,17 @@ def row_of(index: TrackIndex, track_id: str) -> int | None:
 
 class DamagedData(CuratedDatasetError):
     """Bytes of the served dataset changed after they were verified: never to be sent."""
+
+
+def name_key(index: TrackIndex, row: int) -> str:
+    """A row's name as the name sorts compare it (lowercased)."""
+    data, offsets = index.name_keys
+    return data[offsets[row] : offsets[row + 1]].tobytes().decode()
+
+
+def artist_codes_of(index: TrackIndex, row: int) -> list[int]:
+    """The artist name codes of a row's track, in the order its artists are written."""
+    return index.credits[index.credit_start[row] : index.credit_stop[row]].tolist()
 
 
 def track_texts(index: TrackIndex, rows: list[int]) -> list[str]:

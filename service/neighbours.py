@@ -10,129 +10,59 @@ The seeds, and their other releases, are left out. Never imports Flask.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from contract import RANGES, SIMILARITY_FEATURES, TRACK_ID_PATTERN
-from service.filters import FILTER_PARAMS, GENRE_PARAM, filter_mask, given_filters
+import numpy as np
+
+from contract import SIMILARITY_FEATURES
+from service import cursor
+from service.exclusions import after_cursor, nearer_to_avoided, ticks
+from service.filters import filter_mask
 from service.index import TrackIndex, genre_members, row_of, track_texts
-from service.params import (
-    EXAMPLE_TRACK,
-    FORMAT_PARAM,
-    PAGE_PARAMS,
-    Param,
-    ParamError,
-    genre_not_found,
-    parse,
-    track_not_found,
+from service.neighbour_query import (
+    RECOMMEND_PARAMS,
+    SIMILAR_PARAMS,
+    NeighbourQuery,
+    neighbour_query,
 )
+from service.params import ParamError, genre_not_found, track_not_found
+from service.projection import projected
 from service.similarity import (
     FeatureSpace,
-    Neighbours,
     Point,
+    Ranking,
+    first,
     in_units,
+    left_out,
     mean_point,
-    nearest,
     point_of,
+    ranking,
     to_z,
 )
+from service.variety import varied
 
-MAX_SEEDS = 5
-FEATURES_PARAM = Param(
-    "features",
-    "string",
-    "The features the distance is measured over, comma-separated (default: all nine of the "
-    "space: " + ", ".join(SIMILARITY_FEATURES) + ").",
-    choices=SIMILARITY_FEATURES,
-    many=True,
-    example=("energy", "valence", "acousticness"),
-)
-_PAGE = tuple(p for p in PAGE_PARAMS if p.name != "sort")  # always nearest first
-SIMILAR_PARAMS: tuple[Param, ...] = (
-    GENRE_PARAM,
-    *FILTER_PARAMS,
-    FEATURES_PARAM,
-    *_PAGE,
-    FORMAT_PARAM,
-)
-SEED_PARAMS: tuple[Param, ...] = (
-    Param(
-        "seed_tracks",
-        "string",
-        f"Up to {MAX_SEEDS} track ids, comma-separated: the target point starts at their mean.",
-        pattern=TRACK_ID_PATTERN,
-        many=True,
-        max_items=MAX_SEEDS,
-        example=(EXAMPLE_TRACK,),
-    ),
-    Param(
-        "seed_genres",
-        "string",
-        f"Up to {MAX_SEEDS} genre ids, comma-separated; a genre's point is the mean of its tracks'.",
-        many=True,
-        max_items=MAX_SEEDS,
-        example=("ambient",),
-    ),
-)
-TARGET_PARAMS: tuple[Param, ...] = tuple(
-    Param(f"target_{f}", "number", f"The {f} to be near, in its own units.", *RANGES[f])
-    for f in SIMILARITY_FEATURES
-)
-RECOMMEND_PARAMS: tuple[Param, ...] = (
-    *SEED_PARAMS,
-    *TARGET_PARAMS,
-    FEATURES_PARAM,
-    GENRE_PARAM,
-    *FILTER_PARAMS,
-    *_PAGE,
-    FORMAT_PARAM,
-)
-
-
-@dataclass(frozen=True)
-class NeighbourQuery:
-    """A parsed similar or recommendations request."""
-
-    genre: str | None = None
-    filters: Mapping[str, Any] = field(default_factory=dict)
-    features: tuple[str, ...] | None = None  # None: not given
-    seed_tracks: tuple[str, ...] = ()
-    seed_genres: tuple[str, ...] = ()
-    targets: Mapping[str, float] = field(default_factory=dict)  # feature -> value in its units
-    limit: int = 20
-    offset: int = 0
-    format: str = "json"  # or a file: csv, ndjson (service/exports.py)
-
-
-def neighbour_query(specs: tuple[Param, ...], query: Mapping[str, list[str]]) -> NeighbourQuery:
-    """Parse a similar (SIMILAR_PARAMS) or recommendations (RECOMMEND_PARAMS) query."""
-    values = parse(specs, query)
-    filters = given_filters(values)
-    return NeighbourQuery(
-        genre=values["genre"],
-        filters=filters,
-        features=values["features"],
-        seed_tracks=values.get("seed_tracks") or (),
-        seed_genres=values.get("seed_genres") or (),
-        targets={
-            f: values[f"target_{f}"]
-            for f in SIMILARITY_FEATURES
-            if values.get(f"target_{f}") is not None
-        },
-        limit=values["limit"],
-        offset=values["offset"],
-        format=values["format"],
-    )
+__all__ = [
+    "RECOMMEND_PARAMS",
+    "SIMILAR_PARAMS",
+    "Answer",
+    "neighbour_query",
+    "recommend",
+    "similar",
+]
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A page of neighbours as JSON texts (each with its distance) and what the meta says."""
+    """A page of neighbours as JSON texts (each with its distance), what the meta says, and the
+    cursor of the next page (None on the last)."""
 
     texts: list[str]
     meta: dict[str, Any]
+    next_cursor: str | None = None
 
 
 def similar(index: TrackIndex, space: FeatureSpace, track_id: str, query: NeighbourQuery) -> Answer:
@@ -194,10 +124,10 @@ def _features(query: NeighbourQuery, seeded: bool) -> tuple[str, ...]:
     return tuple(f for f in SIMILARITY_FEATURES if f in query.targets)
 
 
-def _seed_row(index: TrackIndex, track_id: str) -> int:
+def _seed_row(index: TrackIndex, track_id: str, parameter: str = "seed_tracks") -> int:
     row = row_of(index, track_id)
     if row is None:
-        raise track_not_found(track_id, " (seed_tracks)")
+        raise track_not_found(track_id, f" ({parameter})")
     return row
 
 
@@ -216,29 +146,90 @@ def _track_seed(index: TrackIndex, row: int) -> dict[str, Any]:
     return {key: track[key] for key in ("id", "name", "artists")}
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of neighbours (and the next one's first, if any): rows, distances, how many
+    candidates there are, and how many come before the page."""
+
+    rows: list[int]
+    distances: list[float]
+    total: int
+    before: int
+
+
 def _page(
     index: TrackIndex, space: FeatureSpace, point: Point, seeds: list[int], query: NeighbourQuery
-) -> Neighbours:
+) -> Page:
     """The page of candidates nearest to the point: the genre's members (or every track) that
-    pass the filters, without the seeds' recordings."""
+    pass the filters, without the seeds' recordings, nor the avoided tracks', nor the tracks
+    nearer to an avoided track than to the point."""
     candidates = None
     if query.genre is not None:
         candidates = genre_members(index, query.genre)
         if candidates is None:
             raise genre_not_found(query.genre)
     keep = filter_mask(index, query.filters, candidates)
-    recordings = [int(space.recording[row]) for row in seeds]
-    stop = query.offset + query.limit
-    return nearest(space, point, candidates, keep, recordings, query.offset, stop)
+    avoided = [_seed_row(index, track_id, "avoid_tracks") for track_id in query.avoid]
+    recordings = [int(space.recording[row]) for row in [*seeds, *avoided]]
+    found = ranking(space, point, candidates, keep, recordings)
+    if avoided:
+        points = [point_of(space, row, tuple(point)) for row in avoided]
+        found = left_out(found, nearer_to_avoided(found, points))
+    needed = query.offset + query.limit + 1  # one more: is there a next page?
+    if query.max_per_artist is not None:
+        return _varied_page(index, found, query, needed)
+    before = 0
+    if query.after is not None:
+        passed = after_cursor(found, index.ids, *query.after)
+        found, before = passed, found.total - passed.total
+    rows, distances = first(found, needed)
+    return Page(
+        rows[query.offset :].tolist(),
+        distances[query.offset :].tolist(),
+        found.total + before,
+        before + query.offset,
+    )
 
 
-def _answer(
-    index: TrackIndex, found: Neighbours, query: NeighbourQuery, extra: dict[str, Any]
-) -> Answer:
-    texts = track_texts(index, found.rows.tolist())
+def _varied_page(index: TrackIndex, found: Ranking, query: NeighbourQuery, needed: int) -> Page:
+    """_page under max_per_artist: the list is read from its nearest candidate, in growing
+    prefixes, and thinned (service/variety.py); a cursor's page starts after its key."""
+    distance: dict[int, float] = {}
+
+    def blocks() -> Iterator[np.ndarray]:
+        done, size = 0, 2 * needed
+        while done < found.total:
+            rows, distances = first(found, size)
+            distance.update(zip(rows[done:].tolist(), distances[done:].tolist(), strict=True))
+            yield rows[done:]
+            done, size = len(rows), size * 4
+
+    kept = varied(index, blocks(), query.max_per_artist or 1)
+    before = 0
+    if query.after is not None:  # the kept rows up to the cursor count, and are not sent
+        tick, track_id = query.after
+        last = int(np.searchsorted(index.ids, track_id.encode(), side="right"))
+        for row in kept:
+            at = int(ticks(np.array(distance[row]))[()])
+            if at > tick or (at == tick and row >= last):
+                kept = itertools.chain([row], kept)
+                break
+            before += 1
+    rows = list(itertools.islice(kept, query.offset, needed))
+    return Page(rows, [distance[row] for row in rows], found.total, before + query.offset)
+
+
+def _answer(index: TrackIndex, found: Page, query: NeighbourQuery, extra: dict[str, Any]) -> Answer:
+    page = found.rows[: query.limit]
+    texts = projected(track_texts(index, page), query.fields)
     with_distance = [
         f'{text[:-1]},"distance":{round(float(d), 4)!r}}}'
-        for text, d in zip(texts, found.distances, strict=True)
+        for text, d in zip(texts, found.distances, strict=False)
     ]
-    meta = {"total": found.total, "limit": query.limit, "offset": query.offset, **extra}
-    return Answer(with_distance, meta)
+    following = None
+    if len(found.rows) > query.limit:
+        last = page[-1]
+        tick = int(ticks(np.array(found.distances[query.limit - 1]))[()])
+        following = cursor.encode("distance", tick, bytes(index.ids[last]).decode())
+    meta = {"total": found.total, "limit": query.limit, "offset": found.before, **extra}
+    return Answer(with_distance, meta, following)

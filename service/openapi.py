@@ -8,12 +8,13 @@ cannot drift from what the service accepts and sends.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from contract.fields import TRACK_FIELDS
 from service import neighbours, params, track_query
 from service.dataset import to_json
+from service.endpoint import Endpoint
 from service.exports import EXPORT_PARAMS
+from service.openapi_discovery import DISCOVERY_ENDPOINTS, LINK_HEADER, NEXT
 from service.schemas import (
     DISPOSITION_HEADER,
     INTEGER,
@@ -30,8 +31,9 @@ from service.schemas import (
 ERRORS_TEXT = (
     'Every error has the body {"error": "<what is wrong and what is allowed>", "status": N} with '
     "N the HTTP status: 400 for a missing, repeated, unknown or invalid query parameter (or min "
-    "above max), 404 for an unknown genre, track or route, 405 (with Allow) for a method other "
-    "than GET, HEAD or OPTIONS, 500 for an unexpected failure."
+    "above max), 404 for an unknown genre, track, artist or route, 405 (with Allow) for a method "
+    "other than GET, HEAD or OPTIONS, 422 for a mix path no track can continue, 500 for an "
+    "unexpected failure."
 )
 CACHING_TEXT = (
     "Successful GET responses carry an ETag (per dataset version and URL) and Cache-Control: "
@@ -45,8 +47,9 @@ FILES_TEXT = (
     "file name; /tracks/export streams every matching track that way, with no page limit."
 )
 LIST_TEXT = (
-    "Lists (key, mood, camelot, facets, ids) are comma-separated in one parameter, e.g. "
-    "mood=calm,happy; a list matches any of its values."
+    "Lists (key, mood, camelot, facets, ids, fields, avoid_tracks, …) are comma-separated in "
+    "one parameter, e.g. mood=calm,happy; a list matches any of its values. Listings page by "
+    "offset or by the cursor of meta.next (also the Link header's rel=next)."
 )
 
 
@@ -97,23 +100,6 @@ def path_parameter(name: str, description: str, example: str) -> Schema:
     }
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One GET endpoint as documented: path, summary, parameters and the payload schema."""
-
-    path: str
-    operation_id: str
-    summary: str
-    data: Schema
-    specs: tuple[params.Param, ...] = params.NO_PARAMS
-    path_params: tuple[Schema, ...] = ()
-    paged: bool = False
-    not_found: str = ""
-    meta: Schema | None = None  # a meta other than the listing's
-    media: tuple[str, ...] = ("json",)  # params.FORMATS this endpoint answers in
-    extra_columns: tuple[str, ...] = ()  # CSV columns after the track's fields
-
-
 LISTING_MEDIA = params.FORMATS
 
 
@@ -121,11 +107,16 @@ GENRE_PATH = path_parameter("genre", "Genre id, e.g. ambient (see /genres).", "a
 TRACK_PATH = path_parameter(
     "track_id", f"Spotify track id, e.g. {params.EXAMPLE_TRACK}.", params.EXAMPLE_TRACK
 )
-TRACKS = {"type": "array", "items": ref("Track")}
-NEIGHBOURS = {"type": "array", "items": ref("NeighbourTrack")}
+# With fields=…, a listing's tracks hold only the fields asked for (and id).
+TRACKS = {"type": "array", "items": {"anyOf": [ref("Track"), ref("TrackFields")]}}
+NEIGHBOURS = {
+    "type": "array",
+    "items": {"anyOf": [ref("NeighbourTrack"), ref("NeighbourTrackFields")]},
+}
 LISTING_META = obj(
-    {"total": INTEGER, "limit": INTEGER, "offset": INTEGER, "facets": ref("Facets")},
-    "facets is present only when the facets parameter is given.",
+    {"total": INTEGER, "limit": INTEGER, "offset": INTEGER, "facets": ref("Facets"), "next": NEXT},
+    "facets is present only when the facets parameter is given. offset is the page's place "
+    "among the matches (with a cursor too).",
     optional=("facets",),
 )
 BATCH = obj(
@@ -245,6 +236,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             }
         ),
     ),
+    *DISCOVERY_ENDPOINTS,
     Endpoint("/health", "getHealth", "Dataset version and counts (never cached).", ref("Health")),
     Endpoint(
         "/openapi.json",
@@ -284,8 +276,9 @@ def success_response(endpoint: Endpoint) -> Schema:
     files = tuple(fmt for fmt in endpoint.media if fmt != "json")
     content |= file_content(files, (*TRACK_FIELDS, *endpoint.extra_columns))
     ok: Schema = {"description": "OK", "content": content}
-    if files:
-        ok["headers"] = DISPOSITION_HEADER
+    headers = {**(DISPOSITION_HEADER if files else {}), **(LINK_HEADER if endpoint.linked else {})}
+    if headers:
+        ok["headers"] = headers
     return ok
 
 
@@ -306,6 +299,8 @@ def operation(endpoint: Endpoint) -> Schema:
     }
     if endpoint.not_found:
         responses["404"] = _error(endpoint.not_found)
+    if endpoint.unprocessable:
+        responses["422"] = _error(endpoint.unprocessable)
     return {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,
@@ -321,7 +316,7 @@ def openapi_document(max_age: int) -> bytes:
              PRIMARY_GENRE_TEXT, PERCENTILE_TEXT)  # fmt: skip
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "kapiko API", "version": "1.1.0", "description": " ".join(texts)},
+        "info": {"title": "kapiko API", "version": "1.2.0", "description": " ".join(texts)},
         "servers": [{"url": "/api/v1"}],
         "paths": {endpoint.path: {"get": operation(endpoint)} for endpoint in ENDPOINTS},
         "components": {

@@ -26,6 +26,11 @@ class NotFoundError(LookupError):
     """A genre or track id that is not in the dataset; the message names it."""
 
 
+class UnprocessableError(ValueError):
+    """A well-formed request the data cannot answer (no track fits a step of a mix path); the
+    message says which part and why."""
+
+
 def genre_not_found(genre: str) -> NotFoundError:
     """The error for an unknown genre id."""
     return NotFoundError(f"Genre not found: '{genre[:100]}' (see /api/v1/genres)")

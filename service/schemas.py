@@ -72,6 +72,11 @@ FEATURE_LIST: Schema = {
     "items": {"enum": list(SIMILARITY_FEATURES)},
     "description": "The features the distance was measured over.",
 }
+NEXT_PAGE: Schema = {
+    "type": ["string", "null"],
+    "description": "The URL of the next page (a cursor after this page's last track; also in "
+    "the Link header); null on the last page.",
+}
 CAMELOT_TEXT = (
     "Camelot wheel code: the circle of fifths numbered from C major = 8B (each fifth up adds 1); "
     "a minor key has its relative major's number and the letter A (A minor = 8A). Null when no "
@@ -218,6 +223,8 @@ def schemas() -> dict[str, Schema]:
         PERCENTILE_TEXT,
     )
     buckets = {"type": "array", "items": obj({"bucket": INTEGER, "count": INTEGER})}
+    from service.schemas_discovery import discovery_schemas  # it builds on this module's parts
+
     return {
         "Error": obj({"error": STRING, "status": INTEGER}),
         "Track": track,
@@ -227,8 +234,19 @@ def schemas() -> dict[str, Schema]:
             "required": [*track["required"], "distance"],
             "description": "A track with its distance to the point asked about.",
         },
+        "TrackFields": {
+            **track,
+            "required": ["id"],
+            "description": "A track with only the fields asked for with fields=, in that order.",
+        },
+        "NeighbourTrackFields": {
+            **track,
+            "properties": {**track["properties"], "distance": DISTANCE},
+            "required": ["id", "distance"],
+            "description": "A track with only the fields asked for, and its distance.",
+        },
         "SimilarMeta": obj(
-            {**PAGE_META, "features": FEATURE_LIST},
+            {**PAGE_META, "features": FEATURE_LIST, "next": NEXT_PAGE},
             "total counts every candidate: the tracks that pass the filters, without the track "
             "itself and its other releases (same name and artists).",
         ),
@@ -256,6 +274,7 @@ def schemas() -> dict[str, Schema]:
                     "description": "The target point, in the features' own units (4 decimals): "
                     "the mean of the seeds' points with each target_<feature> in its place.",
                 },
+                "next": NEXT_PAGE,
             },
         ),
         "Genre": genre,
@@ -329,6 +348,7 @@ def schemas() -> dict[str, Schema]:
             "meta.total; genre counts memberships, so a track in two genres counts in both.",
         },
         "Field": field_schema(),
+        **discovery_schemas(),
         "Health": obj(
             {
                 "status": {

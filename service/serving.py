@@ -8,8 +8,6 @@ them; the columns follow the field catalogue (contract/fields.py).
 
 from __future__ import annotations
 
-import itertools
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,8 @@ import polars as pl
 import contract as c
 from contract.fields import CATEGORIES, FEATURES, RANGE_FILTERS, SORTS, TRACK_FIELDS
 from contract.space import z_scores
+from service.artist_tables import artist_tables, credit_bounds, credits_of
+from service.cache import text_checksums
 
 ID_WIDTH = 22  # contract.TRACK_ID_PATTERN: 22 letters and digits, read as fixed-width bytes
 TEXT_BLOCK = 65_536  # tracks encoded to JSON at a time
@@ -56,20 +56,31 @@ def tables_of(frames: dict[str, pl.DataFrame]) -> Iterator[tuple[str, pl.DataFra
     genre_rows, genre_bounds = memberships(ids, track_genres, catalogue)
     space = similarity_columns(tracks, stats)
     artist_codes, distinct = artist_search(tracks["artists"])
-    yield "rows.arrow", rows_table(tracks, ids, artist_codes, space)
+    credits = credits_of(tracks)
+    bounds = credit_bounds(credits, tracks.height)
+    yield "rows.arrow", rows_table(tracks, ids, artist_codes, space, bounds)
     texts = track_texts(tracks, track_genres, catalogue)
     yield "texts.arrow", pl.DataFrame({"json": texts, "crc32": text_checksums(texts)})
     yield "artists.arrow", pl.DataFrame({"lowered": distinct}, schema={"lowered": pl.String})
     yield "members.arrow", pl.DataFrame({"row": genre_rows})
     yield "genres.arrow", genres_table(catalogue, genre_rows, genre_bounds, space)
     yield "space.arrow", space_table(space, len(ids))
+    yield from artist_tables(tracks, track_genres, catalogue, credits)
 
 
 def rows_table(
-    tracks: pl.DataFrame, ids: np.ndarray, artist_codes: np.ndarray, space: dict[str, np.ndarray]
+    tracks: pl.DataFrame,
+    ids: np.ndarray,
+    artist_codes: np.ndarray,
+    space: dict[str, np.ndarray],
+    credits: tuple[np.ndarray, np.ndarray],
 ) -> pl.DataFrame:
-    """One row per track: id, numeric columns, codes, sort orders and ranks, z-scores."""
+    """One row per track: id, numeric columns, codes, sort orders and ranks, z-scores, the name
+    as the name sorts compare it, and where its artist names are in credits.arrow."""
     columns: dict[str, pl.Series | np.ndarray] = {"id": tracks["id"]}
+    # A cursor of a name sort holds this key (service/cursor.py): the text the sort compares.
+    columns["name_key"] = tracks["name"].str.to_lowercase()
+    columns["credit_start"], columns["credit_stop"] = credits
     for name in NUMERIC_COLUMNS:
         columns[name] = tracks[name]
     for name, values in CATEGORIES.items():
@@ -190,18 +201,6 @@ def track_texts(
         for start in range(0, public.height, TEXT_BLOCK)
     ]
     return pl.concat(blocks) if blocks else pl.Series("json", [], dtype=pl.String)
-
-
-def text_checksums(texts: pl.Series) -> np.ndarray:
-    """The CRC-32 of each text's UTF-8 bytes: a worker checks it on every text it sends, so a
-    byte changed in the mapped file after it was verified is never sent (service/index.py)."""
-    arrow = texts.to_arrow(compat_level=pl.CompatLevel.oldest())
-    _, offsets_buffer, data = arrow.buffers()
-    offsets = np.frombuffer(offsets_buffer, np.int64)[arrow.offset : arrow.offset + len(arrow) + 1]
-    view = memoryview(data) if data is not None else memoryview(b"")
-    bounds = offsets.tolist()
-    crcs = (zlib.crc32(view[a:b]) for a, b in itertools.pairwise(bounds))
-    return np.fromiter(crcs, dtype=np.uint32, count=len(arrow))
 
 
 def similarity_columns(tracks: pl.DataFrame, stats: pl.DataFrame) -> dict[str, np.ndarray]:

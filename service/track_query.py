@@ -13,8 +13,11 @@ from typing import Any
 
 from contract import TRACK_ID_PATTERN
 from contract.fields import FACETS
+from service import cursor
 from service.filters import FILTER_PARAMS, GENRE_PARAM, given_filters
 from service.params import EXAMPLE_TRACK, FORMAT_PARAM, PAGE_PARAMS, Param, ParamError, parse
+from service.projection import FIELDS_PARAM, chosen_fields
+from service.variety import MAX_PER_ARTIST_PARAM
 
 MAX_BATCH = 100
 FACETS_PARAM = Param(
@@ -26,14 +29,23 @@ FACETS_PARAM = Param(
     many=True,
     example=("mood", "camelot"),
 )
+# Issue 18's parameters come last, so the earlier ones keep their places in the OpenAPI document.
+LISTING_EXTRAS: tuple[Param, ...] = (cursor.CURSOR_PARAM, FIELDS_PARAM, MAX_PER_ARTIST_PARAM)
 TRACKS_PARAMS: tuple[Param, ...] = (
     GENRE_PARAM,
     *FILTER_PARAMS,
     FACETS_PARAM,
     *PAGE_PARAMS,
     FORMAT_PARAM,
+    *LISTING_EXTRAS,
 )
-GENRE_TRACKS_PARAMS: tuple[Param, ...] = (*FILTER_PARAMS, FACETS_PARAM, *PAGE_PARAMS, FORMAT_PARAM)
+GENRE_TRACKS_PARAMS: tuple[Param, ...] = (
+    *FILTER_PARAMS,
+    FACETS_PARAM,
+    *PAGE_PARAMS,
+    FORMAT_PARAM,
+    *LISTING_EXTRAS,
+)
 IDS_PARAM = Param(
     "ids",
     "string",
@@ -58,11 +70,15 @@ class TrackQuery:
     limit: int = 20
     offset: int = 0
     format: str = "json"
+    after: tuple[Any, str] | None = None  # a cursor's (sort key, track id)
+    fields: tuple[str, ...] | None = None  # None: every field
+    max_per_artist: int | None = None
 
 
 def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> TrackQuery:
     """Parse /tracks (or, given a path genre, /genres/<genre>/tracks) into a TrackQuery."""
     values = parse(TRACKS_PARAMS if genre is None else GENRE_TRACKS_PARAMS, query)
+    cursor.refuse_with_offset(dict(query))
     filters = given_filters(values)
     if values["facets"] and values["format"] != "json":
         raise ParamError(
@@ -77,6 +93,9 @@ def track_query(query: Mapping[str, list[str]], genre: str | None = None) -> Tra
         limit=values["limit"],
         offset=values["offset"],
         format=values["format"],
+        after=None if values["cursor"] is None else cursor.decode(values["cursor"], values["sort"]),
+        fields=chosen_fields(values["fields"]),
+        max_per_artist=values["max_per_artist"],
     )
 
 

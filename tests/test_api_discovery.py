@@ -111,7 +111,7 @@ def test_facets_follow_the_filters_not_the_page(client: Any) -> None:
 
 
 def test_meta_has_facets_only_when_asked(client: Any) -> None:
-    assert get(client, "/tracks")["meta"] == {"total": 6, "limit": 20, "offset": 0}
+    assert get(client, "/tracks")["meta"] == {"total": 6, "limit": 20, "offset": 0, "next": None}
 
 
 def test_batch_keeps_the_order_asked_with_null_for_unknown_ids(client: Any) -> None:

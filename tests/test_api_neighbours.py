@@ -138,6 +138,8 @@ def test_similar_is_the_brute_force_nearest_list(
     query |= {"mode": mode} if mode is not None else {}
     body = get(client, f"/tracks/{tid(n)}/similar?{urlencode(query)}")
     assert pairs(body) == rounded(expected)[offset : offset + limit]
+    following = body["meta"].pop("next")  # keyset paging (tests/test_api_paging.py)
+    assert (following is not None) == (offset + limit < len(expected))
     assert body["meta"] == {"total": len(expected), "limit": limit, "offset": offset,
                             "features": chosen}  # fmt: skip
     distances = [d for _, d in pairs(body)]

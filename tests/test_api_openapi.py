@@ -9,8 +9,12 @@ import jsonschema
 import pytest
 
 from service import params, track_query
+from service.artists import ARTISTS_PARAMS
 from service.exports import EXPORT_PARAMS
+from service.mix import MIX_PARAMS
+from service.neighbour_query import RECOMMEND_PARAMS, SIMILAR_PARAMS
 from service.openapi import ENDPOINTS
+from service.related import RELATED_PARAMS
 
 API = "/api/v1"
 
@@ -60,6 +64,11 @@ def test_every_route_is_documented(tiny_app: Any, document: dict[str, Any]) -> N
         ("/tracks/export", EXPORT_PARAMS),
         ("/compare", params.COMPARE_PARAMS),
         ("/stats", params.NO_PARAMS),
+        ("/mix", MIX_PARAMS),
+        ("/artists", ARTISTS_PARAMS),
+        ("/artists/related", RELATED_PARAMS),
+        ("/tracks/{track_id}/similar", SIMILAR_PARAMS),
+        ("/recommendations", RECOMMEND_PARAMS),
     ],
 )
 def test_every_query_parameter_is_documented(
@@ -144,7 +153,15 @@ RESPONSES = [
     ("/compare", "/compare?track_id=0000000000000000000006&genre=ambient"),
     ("/fields", "/fields"),
     ("/health", "/health"),
-]
+    ("/tracks", "/tracks?limit=2&fields=tempo,name&max_per_artist=1&bpm=60"),
+    ("/genres/{genre}/tracks", "/genres/ambient/tracks?limit=1&sort=energy"),
+    ("/tracks/{track_id}/similar", "/tracks/0000000000000000000001/similar?limit=2"),
+    ("/tracks/{track_id}/similar",
+     "/tracks/0000000000000000000001/similar?fields=name&avoid_tracks=0000000000000000000005"),
+    ("/recommendations", "/recommendations?seed_tracks=0000000000000000000001&limit=1"),
+    ("/artists", "/artists?q=e&limit=2"),
+    ("/artists/related", "/artists/related?name=Nils%20Frahm"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("path", "url"), RESPONSES)
@@ -153,8 +170,17 @@ def test_responses_match_their_documented_schema(
 ) -> None:
     schema = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
     root = {**schema["schema"], "components": document["components"]}
-    body = tiny_app.test_client().get(API + url).get_json()
-    jsonschema.Draft202012Validator(root).validate(body)
+    response = tiny_app.test_client().get(API + url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    jsonschema.Draft202012Validator(root).validate(response.get_json())
+
+
+def test_listings_document_the_link_header_and_the_mix_its_422(document: dict[str, Any]) -> None:
+    for path in ("/tracks", "/genres/{genre}/tracks", "/tracks/{track_id}/similar",
+                 "/recommendations", "/artists"):  # fmt: skip
+        assert "Link" in document["paths"][path]["get"]["responses"]["200"]["headers"]
+    assert "422" in document["paths"]["/mix"]["get"]["responses"]
+    assert "422" not in document["paths"]["/tracks"]["get"]["responses"]
 
 
 def test_errors_match_the_documented_error_schema(tiny_app: Any, document: dict[str, Any]) -> None:

@@ -105,7 +105,10 @@ def test_contract_example_genre_tracks(client: Any, upstream: dict) -> None:
     rows = sorted(upstream["ambient"].values(), key=lambda r: r["track_id"])
     rows.sort(key=lambda r: float(r["energy"]), reverse=True)
     assert [t["id"] for t in body["data"]] == [r["track_id"] for r in rows[:5]]
-    assert body["meta"] == {"total": 999, "limit": 5, "offset": 0}
+    assert body["meta"] == {"total": 999, "limit": 5, "offset": 0, "next": body["meta"]["next"]}
+    assert body["meta"]["next"].startswith(
+        "/api/v1/genres/ambient/tracks?limit=5&sort=energy&cursor="
+    )
 
 
 def test_contract_example_search(client: Any, upstream: dict) -> None:

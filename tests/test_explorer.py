@@ -29,6 +29,7 @@ SCREENSHOTS_ENV = "KAPIKO_SCREENSHOTS"
 SHOT_VIEWPORT = {"width": 1100, "height": 860}  # the docs' screenshots: small, one screen
 NARROW = {"width": 360, "height": 740}
 APOCALYPSE = "0yc6Gst2xkRu0eMLeRMGCX"  # Cigarettes After Sex, ambient
+ALONE_WITH_YOU = "0W7brFokN6QtGRNp32RCQP"  # Arz, chill: the issue's mix path ends here
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 
 
@@ -392,7 +393,15 @@ def test_a_slider_moved_with_the_keyboard_filters_and_keeps_the_focus(
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(
-    "route", ["#/", "#/genre/ambient", "#/search?genre=ambient", f"#/track/{APOCALYPSE}"]
+    "route",
+    [
+        "#/",
+        "#/genre/ambient",
+        "#/search?genre=ambient",
+        f"#/track/{APOCALYPSE}",
+        f"#/mix?from={APOCALYPSE}&to={ALONE_WITH_YOU}&length=8",
+        "#/artist/Cigarettes%20After%20Sex",
+    ],
 )
 def test_every_view_is_readable_360_px_wide(
     page: WatchedPage, server: Served, shots: Path, route: str
@@ -469,3 +478,69 @@ def test_names_are_shown_as_text_each_in_its_own_bidirectional_box(
         assert page.locator("table.tracks b").count() == 0  # nothing became markup
     finally:
         context.close()
+
+
+@pytest.mark.realdata
+def test_a_mix_path_is_walked_from_a_track_view(
+    page: WatchedPage, server: Served, shots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    steps = api(server, f"/mix?from={APOCALYPSE}&to={ALONE_WITH_YOU}&length=8")["data"]
+    view = open_view(page, server, f"#/track/{APOCALYPSE}", SHOT_VIEWPORT)
+    view.locator("a.walk-mix").click()
+    expect(view).to_have_url(re.compile(rf"#/mix\?from={APOCALYPSE}$"))
+    expect(view.locator("#mix-to option").first).to_be_attached()  # the destinations came
+    view.fill("#mix-id", ALONE_WITH_YOU)
+    view.fill("#mix-length", "8")
+    view.get_by_role("button", name="Walk").click()
+    expect(view).to_have_url(re.compile(rf"#/mix\?from={APOCALYPSE}&to={ALONE_WITH_YOU}&length=8$"))
+    rows = view.locator("table.mix tbody tr")
+    expect(rows).to_have_count(8)
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.id)") == [s["track"]["id"] for s in steps]
+    keys = view.locator("table.mix td.mix-key").all_inner_texts()
+    assert [k.split()[0] for k in keys] == ["7B", "8B", "8B", "9B", "10B", "9B", "9B", "9B"]
+    assert (
+        "one step up the wheel (+1)" in keys[1]
+        and "same tempo" in view.locator("table.mix td.mix-tempo").nth(1).inner_text()
+    )
+    save_screenshot(view, shots, "explorer-mix", full_page=False)
+    page.assert_offline_and_clean()
+
+
+@pytest.mark.realdata
+def test_a_mix_with_no_path_says_which_step_and_why(
+    page: WatchedPage, server: Served, tables: dict[str, pl.DataFrame]
+) -> None:
+    from playwright.sync_api import expect
+
+    beatless = tables["tracks"].filter(pl.col("tempo") == 0).sort("id")["id"][0]
+    view = open_view(page, server, f"#/mix?from={beatless}&to={APOCALYPSE}&length=5")
+    expect(view.locator("#status")).to_contain_text("no track fits step 1 of the path")
+    expect(view.locator(".mix-failed")).to_contain_text("has tempo 0 (no beat)")
+    assert page.outside_requests == []
+    assert all("status of 422" in error for error in page.console_errors)  # Chromium's own
+
+
+@pytest.mark.realdata
+def test_an_artist_view_shows_its_related_artists(
+    page: WatchedPage, server: Served, shots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    related = api(server, "/artists/related?name=Cigarettes%20After%20Sex&limit=15")
+    view = open_view(page, server, f"#/track/{APOCALYPSE}", SHOT_VIEWPORT)
+    view.locator("a.artist", has_text="Cigarettes After Sex").click()
+    expect(view.locator("main h1")).to_have_text("Cigarettes After Sex")
+    listed = view.locator(".related-list li")
+    expect(listed).to_have_count(len(related["data"]))
+    names = listed.evaluate_all("ls => ls.map(l => l.dataset.name)")
+    assert names == [a["name"] for a in related["data"]]
+    assert names[:2] == ["Zero 7", "Bonobo"]
+    expect(view.locator("main .lead")).to_contain_text(
+        f"{related['meta']['artist']['track_count']} tracks"
+    )
+    save_screenshot(view, shots, "explorer-artist", full_page=False)
+    listed.first.locator("a").click()
+    expect(view.locator("main h1")).to_have_text(names[0])
+    page.assert_offline_and_clean()

@@ -3,6 +3,7 @@ shared by every worker, rebuilt for other code or when damaged, and open to anal
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -143,3 +144,21 @@ def test_a_child_build_that_fails_is_the_dataset_s_error(
     with pytest.raises(c.CuratedDatasetError, match=r"cannot build the serving cache .*genres"):
         cache.entry(version, TINY_VERSION)
     assert [p for p in cache.cache_root(version).iterdir() if p.is_dir()] == []
+
+
+def test_an_artist_text_changed_after_it_was_verified_is_never_sent(version: Path) -> None:
+    from service.artists import artist_text
+    from service.index import DamagedData, track_texts
+
+    dataset = load_dataset(version)
+    artists = dataset.artists
+    good = [artist_text(artists, code) for code in range(len(artists.start))]
+    assert all(json.loads(text)["name"] for text in good)
+    data, offsets = artists.texts
+    changed = data.copy()  # the mapped bytes are read-only: change a copy, as a disk would
+    changed[offsets[1] + 2] ^= 0x01
+    damaged = dataclasses.replace(artists, texts=(changed, offsets))
+    assert artist_text(damaged, 0) == good[0]  # the others are still sent
+    with pytest.raises(DamagedData, match="artist 1"):
+        artist_text(damaged, 1)
+    assert track_texts(dataset.index, [0])  # tracks are checked the same way (test_never_down)

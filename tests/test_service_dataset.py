@@ -165,7 +165,7 @@ def test_a_genre_without_tracks_is_served(tmp_path: Path) -> None:
     genre = client.get("/api/v1/genres/piano").get_json()["data"]["genre"]
     assert (genre["track_count"], genre["avg_energy"]) == (0, None)
     listing = client.get("/api/v1/genres/piano/tracks").get_json()
-    assert listing == {"data": [], "meta": {"total": 0, "limit": 20, "offset": 0}}
+    assert listing == {"data": [], "meta": {"total": 0, "limit": 20, "offset": 0, "next": None}}
     energy = client.get(f"/api/v1/compare?track_id={1:0>22}&genre=piano").get_json()["data"]
     assert energy["comparison"]["energy"] == {
         "track_value": 0.1,

@@ -1,4 +1,5 @@
-// kapiko explorer: four views (genres, a genre, search, a track) over the public JSON API.
+// kapiko explorer: six views (genres, a genre, search, a track, a mix path, an artist) over the
+// public JSON API.
 // No framework and no build step. Routes live in the URL hash (#/genre/ambient,
 // #/search?mood=calm&genre=sleep, #/track/<id>?genre=ambient), so every view and every search
 // can be bookmarked and shared; the search's hash holds exactly the /tracks query it sends.
@@ -160,7 +161,10 @@ async function render(navigated) {
   main.setAttribute("aria-busy", "true");
   main.replaceChildren(el("p", { class: "loading" }, "Loading…"));
   // Looked up now, not when this script loads: search.js and track.js load after it.
-  const views = { genres: genresView, genre: genreView, search: searchView, track: trackView };
+  const views = {
+    genres: genresView, genre: genreView, search: searchView, track: trackView, mix: mixView,
+    artist: artistView,
+  };
   const view = views[route.view];
   try {
     if (!view) throw new ApiError(`there is no view called '${route.view}'`, 0, "");

@@ -233,12 +233,15 @@ function syncControls(s, params) {
 }
 
 function showHarmonic(s, params) {
-  const id = params.get("harmonic_to");
+  const id = params.get("harmonic_to") || params.get("bpm_of");
   s.harmonic.hidden = !id;
   if (!id) return s.harmonic.replaceChildren();
   const name = el("a", { href: hashFor("track", id) }, id);
-  s.harmonic.replaceChildren("Mixes harmonically with ", name, " ",
-    el("button", { type: "button", onclick: () => changeSearch({ harmonic_to: null }) },
+  // harmonic_to and bpm_of (from the track view's "DJ-mixable" link) are shown as one chip.
+  const what = [params.get("harmonic_to") ? "mixes harmonically" : null,
+    params.get("bpm_of") ? `is within ${params.get("bpm_tolerance") || 6} % of the tempo (or half or double)` : null];
+  s.harmonic.replaceChildren(`${what.filter(Boolean).join(" and ")} with `.replace(/^./, (c) => c.toUpperCase()), name, " ",
+    el("button", { type: "button", onclick: () => changeSearch({ harmonic_to: null, bpm_of: null, bpm_tolerance: null }) },
       "Remove"));
   // The track's name is a nicety: a failure here is reported by the search itself.
   api(`/tracks/${encodeURIComponent(id)}`).then(

@@ -1,7 +1,8 @@
 // The track view: a track's facts, its features against a genre (GET /compare: values and
 // percentiles as bars), its Camelot key with harmonic matches (GET /tracks?harmonic_to=),
-// and its similar tracks (GET /tracks/{id}/similar). #/track/<id>?genre=<genre> picks the
-// genre to compare with; without it, the track's primary genre.
+// and its similar tracks (GET /tracks/{id}/similar); links to its artists and to a mix path
+// from it. #/track/<id>?genre=<genre> picks the genre to compare with; without it, the track's
+// primary genre.
 "use strict";
 
 const SIMILAR_LIMIT = 10;
@@ -25,8 +26,12 @@ async function trackView(route) {
     title: track.name ?? id,
     nodes: [
       el("h1", { tabindex: "-1" }, isolated(track.name ?? "(no name)")),
-      el("p", { class: "lead" }, "by ", isolated(artistsText(track) || "unknown artists"),
+      el("p", { class: "lead" }, "by ", artistLinks(track),
         track.album ? [" · from the album ", isolated(track.album)] : ""),
+      el("p", {}, el("a", { class: "walk-mix", href: hashFor("mix", undefined, new URLSearchParams({ from: id })) },
+        "Walk a mix path from this track"), " · DJ-mixable with it: ",
+        el("a", { href: hashFor("search", undefined, new URLSearchParams({ harmonic_to: id, bpm_of: id })) },
+          "same key family, tempo within 6 %")),
       trackFacts(track, known),
       el("section", { class: "compare", "aria-labelledby": "compare-h" },
         el("h2", { id: "compare-h" }, "Against a genre"),
@@ -46,6 +51,13 @@ async function trackView(route) {
     ],
     after: () => failed && reportFailure(failed.reason, "part of this track's page"),
   };
+}
+
+/** Each artist of the track as a link to the artist's view. */
+function artistLinks(track) {
+  const names = (track.artists ?? "").split(";").map((n) => n.trim()).filter(Boolean);
+  if (!names.length) return "unknown artists";
+  return names.flatMap((n, i) => [i ? ", " : "", el("a", { href: hashFor("artist", n), class: "artist" }, isolated(n))]);
 }
 
 /** A section's content from a settled request, or a plain line saying it failed. */
