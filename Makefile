@@ -76,9 +76,16 @@ define ingest_first
 	  echo "make $@: ingest was refused (see above); serving the dataset already published" >&2; })
 endef
 
+# A large version's serving cache takes minutes to build: it is built before gunicorn starts
+# (service/warm.py), by gunicorn's master for a folder and by this line for a bucket.
+define warm_bucket
+	$(if $(KAPIKO_STORE),$(PY) -m service.warm)
+endef
+
 .PHONY: serve
 serve: $(STAMP) ## Run the API with gunicorn on HOST:PORT (default 127.0.0.1:8000)
 	$(ingest_first)
+	$(warm_bucket)
 	$(VENV)/bin/gunicorn --config service/gunicorn_conf.py 'service:create_app()'
 
 # The replica's settings (replica/settings.py has their defaults and docs/deploy.md their
@@ -89,6 +96,7 @@ REPLICA_SETTINGS := REPLICA_DIR RATE_LIMIT RATE_BURST EXPORTS_PER_CLIENT EXPORTS
 .PHONY: replica
 replica: $(STAMP) proxy-deps ## Serve on HOST:PORT as production does: nginx in front of gunicorn (docs/deploy.md)
 	$(ingest_first)
+	$(warm_bucket)
 	$(strip $(foreach s,$(REPLICA_SETTINGS),$(if $($(s)),KAPIKO_$(s)='$($(s))')) $(PY) -m replica)
 
 .PHONY: proxy-deps

@@ -17,22 +17,23 @@ Polars and Python share): a name's code is its place in that order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import polars as pl
 
 from contract.fields import FEATURES
-from service.cache import text_checksums
+from service.serving_texts import text_checksums
 
 AVERAGE_DECIMALS = 4  # as the genres' averages (service/summaries.py)
 
 
-def credits_of(tracks: pl.DataFrame) -> pl.DataFrame:
+def credits_of(artists: pl.Series) -> pl.DataFrame:
     """One row per (track row, artist name), in row order then the order the names are written:
     `row`, `name` and `code` (the name's place among the sorted distinct names)."""
     credited = (
-        tracks.select(
+        artists.to_frame("artists")
+        .select(
             pl.int_range(pl.len(), dtype=pl.Int32).alias("row"),
             pl.col("artists").fill_null("").str.split(";").alias("name"),
         )
@@ -52,9 +53,15 @@ def credit_bounds(credits: pl.DataFrame, tracks: int) -> tuple[np.ndarray, np.nd
 
 
 def artist_tables(
-    tracks: pl.DataFrame, track_genres: pl.DataFrame, catalogue: pl.DataFrame, credits: pl.DataFrame
+    features: Callable[[str], np.ndarray],
+    members: tuple[np.ndarray, np.ndarray],
+    catalogue: pl.DataFrame,
+    credits: pl.DataFrame,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
-    """names.arrow, name_tracks.arrow and credits.arrow of a version (module docstring)."""
+    """names.arrow, name_tracks.arrow and credits.arrow of a version (module docstring), from
+    each track's FEATURES, the memberships (each member's track row and genre code), the
+    catalogue in its order, and the credits (credits_of); `features` reads one feature's values
+    of every track (in row order) at a time."""
     by_name = credits.sort("code", "row")
     names = by_name.select("code", "name").unique("code", keep="first").sort("code")
     counts = np.bincount(by_name["code"].to_numpy(), minlength=names.height)
@@ -62,7 +69,7 @@ def artist_tables(
     order = np.lexsort((np.arange(names.height), -counts)).astype(np.int32)  # codes: by name
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order), dtype=np.int32)
-    texts = artist_texts(tracks, track_genres, catalogue, by_name, names.height)
+    texts = artist_texts(features, members, catalogue, by_name, names.height)
     yield (
         "names.arrow",
         pl.DataFrame(
@@ -84,45 +91,42 @@ def artist_tables(
 
 
 def artist_texts(
-    tracks: pl.DataFrame,
-    track_genres: pl.DataFrame,
+    features: Callable[[str], np.ndarray],
+    members: tuple[np.ndarray, np.ndarray],
     catalogue: pl.DataFrame,
     by_name: pl.DataFrame,
     count: int,
 ) -> pl.Series:
     """Each artist's JSON object, in code order: name, track count, every genre of its tracks
     (catalogue order) and the average of each feature over its tracks (4 decimals)."""
-    features = (
-        tracks.select(FEATURES).with_row_index("row").with_columns(pl.col("row").cast(pl.Int32))
-    )
-    position = dict(zip(catalogue["id"].to_list(), range(catalogue.height), strict=True))
+    rows, codes = members
+    # Integers until the few (artist, genre) pairs are known; their names are added last.
     genres = (
-        track_genres.select(
-            pl.col("track_id").alias("id"),
-            pl.col("genre_id"),
-            pl.col("genre_id").replace_strict(position, return_dtype=pl.Int32).alias("at"),
-        )
-        .join(
-            tracks.select("id").with_row_index("row").with_columns(pl.col("row").cast(pl.Int32)),
-            on="id",
-        )
+        pl.DataFrame({"row": rows.astype(np.int32), "at": codes.astype(np.int32)})
         .join(by_name.select("row", "code"), on="row")
-        .unique(["code", "genre_id"])
+        .select("code", "at")
+        .unique()
         .sort("code", "at")
+        .with_columns(
+            pl.col("at").replace_strict(dict(enumerate(catalogue["id"]))).alias("genre_id")
+        )
         .group_by("code", maintain_order=True)
         .agg(pl.col("genre_id").alias("genres"))
     )
-    summary = (
-        by_name.join(features, on="row")
-        .group_by("code")
-        .agg(
-            pl.col("name").first(),
-            pl.len().cast(pl.Int64).alias("track_count"),
-            *(pl.col(f).mean().round(AVERAGE_DECIMALS).alias(f"avg_{f}") for f in FEATURES),
-        )
-        .join(genres, on="code", how="left")
-        .sort("code")
+    # Each credit's feature values in by_name's order (what a join on row gives), one feature
+    # at a time: a frame of every credit's nine features is most of a large build's memory.
+    at, code = by_name["row"].to_numpy(), by_name["code"]
+    summary = by_name.group_by("code").agg(
+        pl.col("name").first(), pl.len().cast(pl.Int64).alias("track_count")
     )
+    for feature in FEATURES:
+        means = (
+            pl.DataFrame({"code": code, feature: features(feature)[at]})
+            .group_by("code")
+            .agg(pl.col(feature).mean().round(AVERAGE_DECIMALS).alias(f"avg_{feature}"))
+        )
+        summary = summary.join(means, on="code")
+    summary = summary.join(genres, on="code", how="left").sort("code")
     if summary.height != count:
         raise ValueError("every artist name must have a track")
     columns = ["name", "track_count", "genres", *(f"avg_{f}" for f in FEATURES)]

@@ -8,9 +8,10 @@ every worker of the host then maps read-only: one copy in the page cache, shared
 that Polars, pyarrow and DuckDB (through pyarrow) open as it is. docs/data-dictionary.md lists
 the columns.
 
-  <root>/<version>-<layout>/   rows.arrow, texts.arrow, artists.arrow, members.arrow,
-                               genres.arrow, space.arrow, names.arrow, name_tracks.arrow,
-                               credits.arrow, cache.json (written last: the entry is complete)
+  <root>/<version>-<layout>/   rows.arrow, ranks.arrow, texts.arrow, artists.arrow,
+                               members.arrow, genres.arrow, space.arrow, names.arrow,
+                               name_tracks.arrow, credits.arrow,
+                               cache.json (written last: the entry is complete)
 
 `layout` is a digest of the code that decides what the files hold (this module, the serving
 computations, the field catalogue, the Polars version that encodes JSON): code that changes a
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,23 @@ from contract.readonly import remove_tree, seal
 
 CACHE_DIR_NAME = ".serving"  # beside the version folders
 DESCRIPTION = "cache.json"
-FILES = ("rows.arrow", "texts.arrow", "artists.arrow", "members.arrow", "genres.arrow",
-         "space.arrow", "names.arrow", "name_tracks.arrow", "credits.arrow")  # fmt: skip
+FILES = ("rows.arrow", "ranks.arrow", "texts.arrow", "artists.arrow", "members.arrow",
+         "genres.arrow", "space.arrow", "names.arrow", "name_tracks.arrow", "credits.arrow",
+         "projections.arrow", "cells.arrow", "cell_space.arrow", "genre_values.arrow")  # fmt: skip
+# Written in record batches: texts (service/serving_texts.py), one projection per batch
+# (service/scale_tables.py).
+BATCHED = ("texts.arrow", "projections.arrow")
+BUILDERS = (
+    "serving.py",
+    "serving_texts.py",
+    "artist_tables.py",
+    "scale_tables.py",
+)  # what computes the tables
 KEEP = 4  # entries kept: the live version, those a rollback reaches, a layout in transition
 # A larger version is built in a child process, whose memory goes back to the OS when it exits:
-# built inside a worker at 3 million tracks, the build peaked at 5.9 GB and left the worker 4.3 GB
-# of private memory; at 114 genres (90,000 tracks) it takes 0.7 s and 0.2 GB, then released.
+# built inside a worker at 3 million tracks, a build that held every table at once peaked at
+# 5.9 GB and left the worker 4.3 GB of private memory; at 114 genres (90,000 tracks) it takes
+# 0.7 s and 0.2 GB, then released. Tables are now built one at a time (service/serving.py).
 IN_PROCESS_MAX = 200_000  # tracks
 
 
@@ -57,7 +69,7 @@ def _layout_digest() -> str:
     """A digest of everything that decides what the cache files hold."""
     here = Path(__file__).parent
     contract = here.parent / "contract"
-    sources = [here / "cache.py", here / "serving.py", here / "artist_tables.py",
+    sources = [here / "cache.py", *(here / name for name in BUILDERS),
                *sorted(contract.glob("*.py"))]  # fmt: skip
     digest = hashlib.sha256(pl.__version__.encode())
     for path in sources:
@@ -73,9 +85,10 @@ def cache_root(version_folder: Path) -> Path:
     return version_folder.parent / CACHE_DIR_NAME
 
 
-def entry(version_folder: Path, version: str, rehash: bool = False) -> Path:
+def entry(version_folder: Path, version: str, rehash: bool = False, in_child: bool = False) -> Path:
     """A version's cache entry for this code's layout, built first if it is not there (or does
-    not verify: `rehash` checks every byte again, whatever the stamp says)."""
+    not verify: `rehash` checks every byte again, whatever the stamp says); `in_child` builds
+    even a small version in a child process (gunicorn's master must do no Polars work)."""
     root = cache_root(version_folder)
     final = root / f"{version}-{LAYOUT}"
     if usable(final, version, rehash):
@@ -87,7 +100,7 @@ def entry(version_folder: Path, version: str, rehash: bool = False) -> Path:
         if not usable(final, version, rehash):
             remove_tree(final)  # unfinished, damaged or changed: it is derived data, rebuilt
             verified.forget(final)
-            build(version_folder, version, final)
+            build(version_folder, version, final, in_child)
             prune(root, final)
     return final
 
@@ -114,23 +127,40 @@ def usable(folder: Path, version: str, rehash: bool = False) -> bool:
         return False
 
 
-def build(version_folder: Path, version: str, final: Path) -> None:
+def build(version_folder: Path, version: str, final: Path, in_child: bool = False) -> None:
     """Compute every serving table of a version and write them into `final` whole: here, or
-    for a large version in a child process."""
-    tracks = json.loads((version_folder / c.MANIFEST).read_text())["files"][c.TRACKS]["rows"]
-    if tracks <= IN_PROCESS_MAX:
+    for a large version (or any, `in_child`) in a child process."""
+    if not in_child and tracks_of(version_folder) <= IN_PROCESS_MAX:
         write_entry(version_folder, version, final)
         return
-    command = [sys.executable, "-m", "service.cache", str(version_folder), version, str(final)]
-    root = str(Path(__file__).resolve().parents[1])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-    }
+    command, env = build_command(version_folder, version, final)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise CuratedDatasetError(f"cannot build the serving cache {final}: {last}")
+
+
+def tracks_of(version_folder: Path) -> int:
+    """How many tracks a version holds, as its manifest says."""
+    rows: int = json.loads((version_folder / c.MANIFEST).read_text())["files"][c.TRACKS]["rows"]
+    return rows
+
+
+def build_command(
+    version_folder: Path, version: str, final: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a build in a child process."""
+    command = [sys.executable, "-m", "service.cache", str(version_folder), version, str(final)]
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        # Polars' allocator keeps freed pages by default (muzzy_decay_ms:-1); returning them at
+        # once lets each table's memory go before the next is built (peak at 3 M tracks: 1.62 ->
+        # 1.48 GB; at 10 M: 5.05 -> 3.88 GB with the tables built one at a time).
+        "_RJEM_MALLOC_CONF": "background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0",
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    return command, env
 
 
 def write_entry(version_folder: Path, version: str, final: Path) -> None:
@@ -145,6 +175,7 @@ def write_entry(version_folder: Path, version: str, final: Path) -> None:
         for name, table in serving_tables(version_folder):
             path = staging / name
             write_table(path, table)
+            del table  # built one at a time: the next is computed without this one
             files[name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
         described = {"version": version, "layout": LAYOUT, "files": files,
                      "built_in_s": round(time.monotonic() - started, 3)}  # fmt: skip
@@ -157,31 +188,55 @@ def write_entry(version_folder: Path, version: str, final: Path) -> None:
         remove_tree(staging)
 
 
-def write_table(path: Path, table: pl.DataFrame) -> None:
-    """An uncompressed Arrow IPC file of one record batch, so every column maps as one array.
+def write_table(
+    path: Path, table: pl.DataFrame | pa.RecordBatch | Iterator[pa.RecordBatch]
+) -> None:
+    """An uncompressed Arrow IPC file: of one record batch, so every column maps as one array
+    (a frame or a batch), or of the batches an iterator gives, written as they come."""
+    batches = record_batches(table)
+    first = next(batches)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, first.schema) as writer:
+        for batch in itertools.chain([first], batches):
+            writer.write_batch(batch)
 
-    Converted by Polars with the oldest compatible Arrow types (large_string, no string views),
-    which every Arrow reader knows, and written by pyarrow, which writes one batch when asked.
-    """
-    arrow = table.to_arrow(compat_level=pl.CompatLevel.oldest()).combine_chunks()
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as writer:
-        writer.write_table(arrow, max_chunksize=max(arrow.num_rows, 1))
+
+def record_batches(
+    table: pl.DataFrame | pa.RecordBatch | Iterator[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """A serving table's record batches: a frame as one batch, with the oldest compatible
+    Arrow types (large_string, no string views), which every Arrow reader knows."""
+    if isinstance(table, pl.DataFrame):
+        arrow = table.to_arrow(compat_level=pl.CompatLevel.oldest()).combine_chunks()
+        table = arrow.to_batches(max_chunksize=max(arrow.num_rows, 1))[0]
+    return iter([table]) if isinstance(table, pa.RecordBatch) else table
 
 
-def map_table(path: Path) -> pa.RecordBatch:
-    """The one record batch of a cache file, mapped read-only (nothing is copied)."""
+def map_batches(path: Path) -> list[pa.RecordBatch]:
+    """Every record batch of a cache file, mapped read-only (nothing is copied)."""
     try:
         reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-        if reader.num_record_batches != 1:
-            raise CuratedDatasetError(f"{path} holds {reader.num_record_batches} record batches")
-        return reader.get_batch(0)
+        return [reader.get_batch(at) for at in range(reader.num_record_batches)]
     except (OSError, pa.ArrowException) as error:
         raise CuratedDatasetError(f"{path} is unreadable: {error}") from None
 
 
-def map_entry(folder: Path) -> dict[str, pa.RecordBatch]:
-    """Every table of a cache entry, mapped, by file name."""
-    return {name: map_table(folder / name) for name in FILES}
+def map_table(path: Path) -> pa.RecordBatch:
+    """The one record batch of a cache file, mapped read-only (nothing is copied)."""
+    batches = map_batches(path)
+    if len(batches) != 1:
+        raise CuratedDatasetError(f"{path} holds {len(batches)} record batches")
+    return batches[0]
+
+
+def map_entry(folder: Path) -> dict[str, Any]:
+    """Every table of a cache entry, mapped, by file name: one record batch each, and the
+    batches of the files written in several (BATCHED) as one pa.Table."""
+    return {
+        name: pa.Table.from_batches(map_batches(folder / name))
+        if name in BATCHED
+        else map_table(folder / name)
+        for name in FILES
+    }
 
 
 def prune(root: Path, keep: Path) -> None:
@@ -201,7 +256,7 @@ def prune(root: Path, keep: Path) -> None:
 
 # The numpy type of each fixed-width Arrow type the cache holds. Views are made from the
 # buffers directly: pyarrow's own to_numpy() imports pandas when it is installed.
-_NUMPY = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+_NUMPY = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
           "uint32": np.uint32, "float": np.float32, "double": np.float64}  # fmt: skip
 
 
@@ -251,15 +306,3 @@ if (
     __name__ == "__main__"
 ):  # a build in a child process: python -m service.cache FOLDER VERSION FINAL
     write_entry(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
-
-
-def text_checksums(texts: pl.Series) -> np.ndarray:
-    """The CRC-32 of each text's UTF-8 bytes: a worker checks it on every text it sends, so a
-    byte changed in the mapped file after it was verified is never sent (service/index.py)."""
-    arrow = texts.to_arrow(compat_level=pl.CompatLevel.oldest())
-    _, offsets_buffer, data = arrow.buffers()
-    offsets = np.frombuffer(offsets_buffer, np.int64)[arrow.offset : arrow.offset + len(arrow) + 1]
-    view = memoryview(data) if data is not None else memoryview(b"")
-    bounds = offsets.tolist()
-    crcs = (zlib.crc32(view[a:b]) for a, b in itertools.pairwise(bounds))
-    return np.fromiter(crcs, dtype=np.uint32, count=len(arrow))

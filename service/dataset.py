@@ -117,9 +117,7 @@ def _read(path: Path) -> pl.DataFrame:
         raise CuratedDatasetError(f"{path} is unreadable: {error}") from None
 
 
-def check_consistency(
-    frames: dict[str, pl.DataFrame], tables: Mapping[str, pa.RecordBatch]
-) -> None:
+def check_consistency(frames: dict[str, pl.DataFrame], tables: Mapping[str, Any]) -> None:
     """Check that the tables and the serving cache agree (CuratedDatasetError)."""
     genres = frames[GENRES]
     ids = cache.fixed_bytes(tables["rows.arrow"], "id", ID_WIDTH)
@@ -134,8 +132,7 @@ def check_consistency(
     cached = tables["genres.arrow"].column("id").to_pylist()
     if cached != genres.sort("position")["id"].to_list():
         problems.append("the serving cache's genres are not the version's")
-    _, offsets = cache.text_buffers(tables["texts.arrow"], "json")
-    if len(offsets) != len(ids) + 1 or bool(np.any(np.diff(offsets) <= 0)):
+    if not texts_match(tables["texts.arrow"].to_batches(), len(ids)):
         problems.append("the track texts do not match the tracks")
     credited = cache.numeric(tables["name_tracks.arrow"], "row")
     if len(credited) and not 0 <= int(credited.min()) <= int(credited.max()) < len(ids):
@@ -151,9 +148,22 @@ def check_consistency(
         )
 
 
+def texts_match(batches: list[pa.RecordBatch], tracks: int) -> bool:
+    """Whether the texts' record batches hold one non-empty text per track, every batch but the
+    last as many as the first (a worker finds a row's batch by division)."""
+    sizes = [len(batch) for batch in batches]
+    if sum(sizes) != tracks or any(size != sizes[0] for size in sizes[:-1]):
+        return False
+    for batch in batches:
+        _, offsets = cache.text_buffers(batch, "json")
+        if bool(np.any(np.diff(offsets) <= 0)):
+            return False
+    return True
+
+
 def build_dataset(
     frames: dict[str, pl.DataFrame],
-    tables: Mapping[str, pa.RecordBatch],
+    tables: Mapping[str, Any],
     manifest: dict[str, Any],
     folder: Path,
     entry: Path,

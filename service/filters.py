@@ -103,13 +103,18 @@ class Category:
             ),
         )
 
-    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+    def allowed(self, index: TrackIndex, values: Values) -> tuple[str, list[int]] | None:
+        """The field and the codes it may have, or None when the filter is not used."""
         name = self.field.name
         chosen = values.get(name)
         if chosen is None:
             return None
         wanted = chosen if self.field.filter == "any" else (chosen,)
-        return code_mask(index, name, [CATEGORIES[name].index(v) for v in wanted], rows)
+        return name, [CATEGORIES[name].index(v) for v in wanted]
+
+    def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        found = self.allowed(index, values)
+        return None if found is None else code_mask(index, *found, rows)
 
 
 def code_mask(
@@ -159,6 +164,11 @@ class Harmonic:
     )
 
     def mask(self, index: TrackIndex, values: Values, rows: np.ndarray | None) -> np.ndarray | None:
+        found = self.allowed(index, values)
+        return None if found is None else code_mask(index, *found, rows)
+
+    def allowed(self, index: TrackIndex, values: Values) -> tuple[str, list[int]] | None:
+        """The Camelot codes that mix with the track's, or None when the filter is not used."""
         track_id = values.get("harmonic_to")
         if track_id is None:
             return None
@@ -172,7 +182,7 @@ class Harmonic:
                 "Camelot code to match; choose a track with a key"
             )
         matches = harmonic_matches(str(code))
-        return code_mask(index, "camelot", [CATEGORIES["camelot"].index(c) for c in matches], rows)
+        return "camelot", [CATEGORIES["camelot"].index(c) for c in matches]
 
 
 DEFAULT_BPM_TOLERANCE = 6.0  # per cent: what DJs call "within range" of a pitch fader

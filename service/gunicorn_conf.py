@@ -66,7 +66,8 @@ logconfig_dict = {
 
 def on_starting(server: object) -> None:
     """In the master, before any worker: import the service (modules only; no dataset, no
-    Polars work) and freeze what that made, so forked workers share it copy-on-write."""
+    Polars work), build a large version's serving cache in a child process, and freeze what
+    that made, so forked workers share it copy-on-write."""
     import gc
 
     import service  # noqa: F401  (imported for its side effect: the modules are loaded)
@@ -77,4 +78,17 @@ def on_starting(server: object) -> None:
     if os.environ.get("KAPIKO_STORE", "").strip():
         import boto3  # noqa: F401  (serving a bucket: boto3's modules too, about 9 MB)
 
+    # A version of millions of tracks in a folder: its serving cache is built now, in a child
+    # process, before any worker boots (a worker building it would outlive `timeout`;
+    # service/warm.py). Not from a bucket: the master must not open boto3's connections, which
+    # forked workers would share (the Makefile runs `python -m service.warm` first instead).
+    from contract import CuratedDatasetError
+    from service.warm import settings, warm
+
+    config = settings()
+    try:
+        if not config["STORE"].strip():
+            warm(config)
+    except CuratedDatasetError as error:  # the workers say why too, and answer 503
+        server.log.error("cannot build the serving cache: %s", error)  # type: ignore[attr-defined]
     gc.freeze()

@@ -10,9 +10,8 @@ The seeds, and their other releases, are left out. Never imports Flask.
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from service import cursor
 from service.exclusions import after_cursor, nearer_to_avoided, ticks
 from service.filters import filter_mask
 from service.index import TrackIndex, genre_members, row_of, track_texts
+from service.neighbour_pages import Page, by_cells, cell_page, varied_page
 from service.neighbour_query import (
     RECOMMEND_PARAMS,
     SIMILAR_PARAMS,
@@ -31,10 +31,10 @@ from service.neighbour_query import (
 )
 from service.params import ParamError, genre_not_found, track_not_found
 from service.projection import projected
+from service.projections import matches, uses_projections
 from service.similarity import (
     FeatureSpace,
     Point,
-    Ranking,
     first,
     in_units,
     left_out,
@@ -43,7 +43,6 @@ from service.similarity import (
     ranking,
     to_z,
 )
-from service.variety import varied
 
 __all__ = [
     "RECOMMEND_PARAMS",
@@ -146,38 +145,24 @@ def _track_seed(index: TrackIndex, row: int) -> dict[str, Any]:
     return {key: track[key] for key in ("id", "name", "artists")}
 
 
-@dataclass(frozen=True)
-class Page:
-    """A page of neighbours (and the next one's first, if any): rows, distances, how many
-    candidates there are, and how many come before the page."""
-
-    rows: list[int]
-    distances: list[float]
-    total: int
-    before: int
-
-
 def _page(
     index: TrackIndex, space: FeatureSpace, point: Point, seeds: list[int], query: NeighbourQuery
 ) -> Page:
     """The page of candidates nearest to the point: the genre's members (or every track) that
     pass the filters, without the seeds' recordings, nor the avoided tracks', nor the tracks
     nearer to an avoided track than to the point."""
-    candidates = None
-    if query.genre is not None:
-        candidates = genre_members(index, query.genre)
-        if candidates is None:
-            raise genre_not_found(query.genre)
-    keep = filter_mask(index, query.filters, candidates)
+    candidates, keep = _candidates(index, query)
+    needed = query.offset + query.limit + 1  # one more: is there a next page?
+    if by_cells(index, space, query, candidates):
+        return cell_page(index, space, point, seeds, query, (candidates, keep), needed)
     avoided = [_seed_row(index, track_id, "avoid_tracks") for track_id in query.avoid]
     recordings = [int(space.recording[row]) for row in [*seeds, *avoided]]
     found = ranking(space, point, candidates, keep, recordings)
     if avoided:
         points = [point_of(space, row, tuple(point)) for row in avoided]
         found = left_out(found, nearer_to_avoided(found, points))
-    needed = query.offset + query.limit + 1  # one more: is there a next page?
     if query.max_per_artist is not None:
-        return _varied_page(index, found, query, needed)
+        return varied_page(index, lambda k: first(found, k), found.total, query, needed)
     before = 0
     if query.after is not None:
         passed = after_cursor(found, index.ids, *query.after)
@@ -191,32 +176,20 @@ def _page(
     )
 
 
-def _varied_page(index: TrackIndex, found: Ranking, query: NeighbourQuery, needed: int) -> Page:
-    """_page under max_per_artist: the list is read from its nearest candidate, in growing
-    prefixes, and thinned (service/variety.py); a cursor's page starts after its key."""
-    distance: dict[int, float] = {}
-
-    def blocks() -> Iterator[np.ndarray]:
-        done, size = 0, 2 * needed
-        while done < found.total:
-            rows, distances = first(found, size)
-            distance.update(zip(rows[done:].tolist(), distances[done:].tolist(), strict=True))
-            yield rows[done:]
-            done, size = len(rows), size * 4
-
-    kept = varied(index, blocks(), query.max_per_artist or 1)
-    before = 0
-    if query.after is not None:  # the kept rows up to the cursor count, and are not sent
-        tick, track_id = query.after
-        last = int(np.searchsorted(index.ids, track_id.encode(), side="right"))
-        for row in kept:
-            at = int(ticks(np.array(distance[row]))[()])
-            if at > tick or (at == tick and row >= last):
-                kept = itertools.chain([row], kept)
-                break
-            before += 1
-    rows = list(itertools.islice(kept, query.offset, needed))
-    return Page(rows, [distance[row] for row in rows], found.total, before + query.offset)
+def _candidates(
+    index: TrackIndex, query: NeighbourQuery
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The candidate rows, ascending (None: every track), and a mask over them (None: all):
+    a genre's members and the filters' mask over them; at millions of tracks with a range
+    filter, the rows the filters pass, found through the projections."""
+    if query.genre is not None:
+        members = genre_members(index, query.genre)
+        if members is None:
+            raise genre_not_found(query.genre)
+        return members, filter_mask(index, query.filters, members)
+    if uses_projections(index, None, query.filters):
+        return np.sort(matches(index, query.filters).rows), None
+    return None, filter_mask(index, query.filters, None)
 
 
 def _answer(index: TrackIndex, found: Page, query: NeighbourQuery, extra: dict[str, Any]) -> Answer:

@@ -33,6 +33,8 @@ from service.index import (
 )
 from service.params import genre_not_found, track_not_found
 from service.projection import projected
+from service.projections import facet_counts as projected_facets
+from service.projections import matches, uses_projections, walk_hits, worth_scanning
 from service.serving import ID_WIDTH
 from service.track_query import TrackQuery
 from service.variety import varied
@@ -55,13 +57,25 @@ class Listing:
 def list_tracks(index: TrackIndex, query: TrackQuery) -> Listing:
     """One page of the tracks matching a query, how many match, and the facets asked for."""
     candidates = genre_candidates(index, query.genre)
-    mask = filter_mask(index, query.filters, candidates)
+    found = None
+    if uses_projections(index, query.genre, query.filters):  # millions of tracks
+        found = matches(index, query.filters)
+        candidates, mask = found.rows, None
+    else:
+        mask = filter_mask(index, query.filters, candidates)
     start = 0 if query.after is None else position_after(index, query.sort, *query.after)
     if query.max_per_artist is None:
-        rows, total, before = page_rows(index, query, candidates, mask, start)
+        rows, total, before = page_rows(index, query, candidates, mask, start, found is not None)
     else:
         rows, total, before = varied_page(index, query, candidates, mask, start)
-    facets = facet_counts(index, query.facets, candidates, mask) if query.facets else None
+    facets = None
+    if query.facets and found is not None:
+        facets = projected_facets(index, tuple(f for f in query.facets if f != "genre"), found)
+        if "genre" in query.facets:
+            facets |= facet_counts(index, ("genre",), candidates, None)
+        facets = {name: facets[name] for name in query.facets}
+    elif query.facets:
+        facets = facet_counts(index, query.facets, candidates, mask)
     page = rows[: query.limit].tolist()
     following = None
     if len(rows) > query.limit:
@@ -133,12 +147,18 @@ def page_rows(
     candidates: np.ndarray | None,
     mask: np.ndarray | None,
     start: int = 0,
+    matched: bool = False,
 ) -> tuple[np.ndarray, int, int]:
     """The rows of the page in sort order and one more (if there is one), the number of
     matches, and the number of matches before the page. The page begins `offset` matches after
-    place `start` of the sort's order."""
+    place `start` of the sort's order. `matched`: the candidates are every match of the
+    query's filters (service/projections.py), so a walk of the order may find the page."""
     skip, needed = query.offset, query.offset + query.limit + 1
     order, rank = sort_order(index, query.sort), sort_rank(index, query.sort)
+    if matched and candidates is not None and not start:
+        total = len(candidates)
+        if worth_scanning(index, query.filters, total, needed):
+            return walk_hits(index, query.filters, order, needed)[skip:needed], total, skip
     if candidates is None:
         if mask is None:
             return order[start + skip : start + needed], len(order), start + skip

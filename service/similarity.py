@@ -18,16 +18,17 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from contract import SIMILARITY_FEATURES, CuratedDatasetError
 from contract.space import from_z as value_of
 from contract.space import z_scores
 from service.cache import matrix as matrix_view
 from service.cache import numeric
+from service.scale_tables import Cells, cells_of
 
 Point = dict[str, float]  # feature -> z-score
 TIE = 1e-9  # distances closer than this (after rounding to it) are equal: ordered by id
@@ -48,10 +49,11 @@ class FeatureSpace:
     stats: dict[str, tuple[str, float, float]]  # feature -> (transform, mean, std)
     recording: np.ndarray  # row -> code shared by the rows with the same name and artists
     centroids: dict[str, Point]  # genre -> mean z-score of its member tracks (empty: no tracks)
+    cells: Cells | None = None  # the k-d tree cells of a mapped version (service/cells.py)
 
 
 def feature_space(
-    tables: Mapping[str, pa.RecordBatch], stats: pl.DataFrame, genre_ids: tuple[str, ...]
+    tables: Mapping[str, Any], stats: pl.DataFrame, genre_ids: tuple[str, ...]
 ) -> FeatureSpace:
     """The space over a version's mapped serving tables and its published statistics."""
     by_feature = {row["feature"]: row for row in stats.iter_rows(named=True)}
@@ -77,6 +79,7 @@ def feature_space(
         stats={f: (r["transform"], r["mean"], r["std"]) for f, r in by_feature.items()},
         recording=numeric(rows, "recording"),
         centroids=centroids,
+        cells=cells_of(tables),
     )
 
 

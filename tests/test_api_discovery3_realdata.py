@@ -56,9 +56,9 @@ def test_following_next_through_a_whole_real_listing(
 
 def test_every_real_track_text_projects_to_itself(real_app: Any) -> None:
     index = real_app.extensions["kapiko"].current.index
-    data, offsets = index.texts.tobytes(), index.text_offsets.tolist()
-    for start, stop in itertools.pairwise(offsets):
-        text = data[start:stop].decode()
+    (data,), (offsets,) = index.texts, index.text_offsets  # one record batch at this size
+    for start, stop in itertools.pairwise(offsets.tolist()):
+        text = data[start:stop].tobytes().decode()
         assert list(members(text)) == list(TRACK_FIELDS)
         assert projected([text], TRACK_FIELDS) == [text]
         (cut,) = projected([text], ("name", "artists"))

@@ -92,7 +92,7 @@ def test_a_damaged_or_unfinished_entry_is_built_again(
     assert cache.entry(version, TINY_VERSION) == entry and len(built) == 2
     (entry / cache.DESCRIPTION).unlink()  # a build that stopped before its description
     assert cache.entry(version, TINY_VERSION) == entry and len(built) == 3
-    body = load_dataset(version).index.texts.tobytes()
+    body = load_dataset(version).index.texts[0].tobytes()
     assert b'"name":"Bravo"' in body
 
 

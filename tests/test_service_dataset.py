@@ -94,7 +94,7 @@ def test_the_serving_tables_are_mapped_read_only_from_the_cache_not_copied(
     dataset = load_dataset(tiny_curated_dir)
     maps = mapped_files()
     arrays = {
-        "texts.arrow": dataset.index.texts,
+        "texts.arrow": dataset.index.texts[0],
         "rows.arrow": dataset.index.orders["popularity"],
         "members.arrow": dataset.index.genre_rows,
     }
