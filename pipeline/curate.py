@@ -1,0 +1,217 @@
+"""Build the curated tables as Parquet files in bounded memory, one range of track ids at a time.
+
+Every rule of pipeline/transform.py reads only rows of one track, except top_n, so the validated
+rows are split by track id into parts of about ROWS_PER_PART rows (ranges cut at a sample of the
+ids, in one streaming pass), and each part is curated in memory with the same functions as a
+small dataset:
+
+1. per part: each track's popularity, the first row of each (genre, track); the capped genres'
+   rows are kept aside, narrowed to (genre, row, popularity), to decide top_n for all parts;
+2. per part: the rows top_n keeps become members; the part's tracks (sorted by id), its genre
+   memberships and its counts (pipeline/aggregates.py) are written or kept;
+3. the parts' files are joined in id order (tracks) and in genre-then-id order (track_genres,
+   row group by row group), and the summary tables are made from the merged counts.
+
+Memory is one part's rows plus the narrow top_n candidates and the counts, whatever the total.
+A dataset of up to ROWS_PER_PART rows is one part: the same computation as curated_tables.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import contract as c
+from pipeline import aggregates as agg
+from pipeline.catalogue import Genre
+from pipeline.transform import (
+    conform,
+    deduplicate_within_genre,
+    summary_tables,
+    top_n_candidates,
+    top_n_cut,
+    track_genres,
+    unique_tracks,
+    with_genre_position,
+    with_track_popularity,
+    without_cut,
+)
+
+ROWS_PER_PART = 1_000_000
+SAMPLES_PER_PART = 100  # ids sampled a part, to place the boundaries between parts
+_PART = "_part"
+_ORDER = "_order"  # a row's genre position in the catalogue: rows are curated in file order
+Step = Callable[[int, int], None]  # (parts done, rows done): how a caller hears of progress
+
+
+@dataclass(frozen=True)
+class CuratedFiles:
+    """The contract's tables as Parquet files in `folder`, and what was dropped on the way."""
+
+    folder: Path
+    duplicates: pl.DataFrame  # rows that repeat a track within its genre, in file order
+    cut_by_top_n: dict[str, int]  # per genre, rows cut by its top_n
+    members: dict[str, int]  # per genre, its tracks
+    parts: int
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def curate(
+    valid: pl.LazyFrame,
+    genres: list[Genre],
+    updated_at: dict[str, datetime],
+    folder: Path,
+    rows_per_part: int = ROWS_PER_PART,
+    step: Step | None = None,
+) -> CuratedFiles:
+    """Write every curated table of the validated rows into `folder` (a new, empty folder)."""
+    scratch = folder / ".parts"
+    scratch.mkdir(parents=True)
+    try:
+        parts = split(valid, genres, scratch, rows_per_part)
+        kept, duplicates, candidates = [], [], []
+        for number, part in enumerate(parts):
+            rows = pl.read_parquet(part).sort(_ORDER, "source_row").drop(_ORDER)
+            kept_rows, repeats = deduplicate_within_genre(with_track_popularity(rows))
+            kept.append(_write(kept_rows, scratch / f"kept-{number}.parquet"))
+            duplicates.append(repeats)
+            candidates.append(top_n_candidates(kept_rows, genres))
+            part.unlink()
+        cut = top_n_cut(pl.concat(candidates), genres)
+        counts, cut_rows, track_files, member_files = [], [], [], []
+        done = 0
+        for number, path in enumerate(kept):
+            members, over = without_cut(pl.read_parquet(path), cut)
+            members = with_genre_position(members, genres)
+            cut_rows.append(over.select("genre_id"))
+            track_files.append(_write(conform(unique_tracks(members), c.TRACKS),
+                                      scratch / f"tracks-{number}.parquet"))  # fmt: skip
+            member_files.append(_write_by_genre(track_genres(members),
+                                                scratch / f"members-{number}.parquet"))  # fmt: skip
+            counts.append(agg.member_counts(members))
+            path.unlink()
+            done += members.height
+            if step:
+                step(number + 1, done)
+        merged = agg.merge_counts(counts)
+        files = {c.TRACKS: folder / c.TRACKS, c.TRACK_GENRES: folder / c.TRACK_GENRES}
+        _join_row_groups(((path, None) for path in track_files), files[c.TRACKS])
+        order = [genre.id for genre in genres]
+        groups = ((path, genre) for genre in order for path in member_files)
+        _join_row_groups(groups, files[c.TRACK_GENRES])
+        track_count = pq.ParquetFile(files[c.TRACKS]).metadata.num_rows
+        summaries = summary_tables(
+            merged, genres, updated_at, _column(files[c.TRACKS]), track_count
+        )
+        for name, table in summaries.items():
+            files[name] = _write(conform(table, name), folder / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return CuratedFiles(
+        folder=folder,
+        duplicates=_in_file_order(duplicates, genres),
+        cut_by_top_n=_per_genre(pl.concat(cut_rows)),
+        members=dict(merged["genres"].select("genre_id", "track_count").iter_rows()),
+        parts=len(parts),
+        files=files,
+    )
+
+
+def split(
+    valid: pl.LazyFrame, genres: list[Genre], scratch: Path, rows_per_part: int
+) -> list[Path]:
+    """The validated rows in parts by track id range, one Parquet file each, in id order."""
+    total = valid.select(pl.len()).collect(engine="streaming").item()
+    count = max(1, math.ceil(total / rows_per_part))
+    # About SAMPLES_PER_PART ids a part, evenly through the rows, place the boundaries.
+    every = max(1, total // (count * SAMPLES_PER_PART))
+    sample = valid.select(pl.col("track_id").gather_every(every)).collect(engine="streaming")
+    edges = sample.get_column("track_id").sort()
+    bounds = sorted({edges[len(edges) * n // count] for n in range(1, count)})
+    positions = {genre.id: place for place, genre in enumerate(genres)}
+    placed = valid.with_columns(
+        pl.col("genre_id").replace_strict(positions, return_dtype=pl.Int32).alias(_ORDER),
+        pl.sum_horizontal([(pl.col("track_id") >= bound).cast(pl.Int32) for bound in bounds])
+        .alias(_PART) if bounds else pl.lit(0, pl.Int32).alias(_PART),
+    )  # fmt: skip
+    if not bounds:  # one part: no need for the partitioned writer
+        target = scratch / "part-0.parquet"
+        placed.drop(_PART).sink_parquet(target, engine="streaming")
+        return [target]
+    folder = scratch / "split"
+    placed.sink_parquet(
+        pl.PartitionBy(folder, key=_PART, include_key=False), mkdir=True, engine="streaming"
+    )
+    found = {int(path.parent.name.split("=")[1]): path for path in folder.glob("*/*.parquet")}
+    return [found[n] for n in sorted(found)]
+
+
+def _write(frame: pl.DataFrame, path: Path) -> Path:
+    frame.write_parquet(path, compression="zstd", statistics=True)
+    return path
+
+
+def _write_by_genre(members: pl.DataFrame, path: Path) -> Path:
+    """Write a part's memberships with each genre's rows in row groups of their own, so the
+    final file can take them genre by genre from every part."""
+    with pq.ParquetWriter(path, _arrow(members.head(0)).schema, compression="zstd") as writer:
+        for genre in members.partition_by("genre_id", maintain_order=True):
+            writer.write_table(_arrow(genre))
+    return path
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+def _join_row_groups(sources: Iterator[tuple[Path, str | None]], target: Path) -> None:
+    """Copy row groups into one Parquet file, in the order given: every row group of a file
+    (genre None) or those of one genre (each holds one genre: _write_by_genre)."""
+    writer = None
+    try:
+        for path, genre in sources:
+            source = pq.ParquetFile(path)
+            if writer is None:
+                writer = pq.ParquetWriter(target, source.schema_arrow, compression="zstd")
+            for group in range(source.metadata.num_row_groups):
+                if genre is None or _genre_of(source, group) == genre:
+                    writer.write_table(source.read_row_group(group))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _genre_of(source: pq.ParquetFile, group: int) -> str:
+    """The genre of a row group written by _write_by_genre (its genre_id's min and max)."""
+    column = source.schema_arrow.get_field_index("genre_id")
+    stats = source.metadata.row_group(group).column(column).statistics
+    if stats is None or not stats.has_min_max or stats.min != stats.max:
+        raise ValueError(f"{source}: row group {group} does not hold exactly one genre")
+    return str(stats.min)
+
+
+def _column(path: Path) -> agg.Column:
+    """A getter of one column of a Parquet file, read whole, in one chunk."""
+    return lambda name: pl.read_parquet(path, columns=[name]).get_column(name).rechunk()
+
+
+def _in_file_order(parts: list[pl.DataFrame], genres: list[Genre]) -> pl.DataFrame:
+    """The parts' rows in file order: genres in catalogue order, rows in file order."""
+    rows = pl.concat(parts)
+    if len(parts) == 1:
+        return rows
+    positions = {genre.id: place for place, genre in enumerate(genres)}
+    order = pl.col("genre_id").replace_strict(positions, return_dtype=pl.Int32)
+    return rows.sort(order, "source_row")
+
+
+def _per_genre(rows: pl.DataFrame) -> dict[str, int]:
+    return dict(rows.group_by("genre_id").len().iter_rows()) if rows.height else {}
