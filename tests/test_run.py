@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from builders import RAW_HEADER, catalogue, raw_line, track_id, write_raw_csv
+from conftest import DEFAULT_CATALOGUE
 
 import contract as c
 from contract.fields import TRACK_FIELDS
@@ -349,7 +350,7 @@ def test_real_upstream_all_genres_quarantines_the_one_broken_row(
 ) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
-    shutil.copy(Path(__file__).parents[1] / "data" / "raw" / "genres.toml", raw / "genres.toml")
+    shutil.copy(DEFAULT_CATALOGUE, raw / "genres.toml")
     assert main(["raw", "--data-dir", str(tmp_path), "--no-data-docs", "--genres", "all"]) == 0
     assert main(["ingest", "--data-dir", str(tmp_path), "--no-data-docs"]) == 0
     manifest = c.read_manifest(tmp_path / "curated" / "current")
