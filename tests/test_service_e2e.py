@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import START_TIMEOUT_S, free_port, gunicorn, request, start_gunicorn, stop
+from servers import (
+    START_TIMEOUT_S,
+    free_port,
+    gunicorn,
+    request,
+    start_gunicorn,
+    stop,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +77,10 @@ def test_no_control_socket(served: tuple[str, Path]) -> None:
 def test_logs_go_to_stdout(served: tuple[str, Path]) -> None:
     base, log = served
     request(f"{base}/api/v1/health")
-    time.sleep(0.2)
-    text = log.read_text()
-    assert "serving curated dataset 20260322T000000Z-tiny0001" in text
-    assert '"GET /api/v1/health HTTP/1.1" 200' in text  # the access log
+    access = '"GET /api/v1/health HTTP/1.1" 200'
+    # The worker writes the access line after the response is sent: wait for the line itself.
+    assert wait_for(lambda: access in log.read_text()), log.read_text()
+    assert "serving curated dataset 20260322T000000Z-tiny0001" in log.read_text()
 
 
 def test_gunicorn_refuses_to_start_without_a_dataset(tmp_path: Path) -> None:
