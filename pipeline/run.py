@@ -27,13 +27,13 @@ from contract.digest import data_digest, version_name
 from contract.store import StoreError, VersionStore
 from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
-from pipeline.errors import CatalogueError, PipelineError, RawFileError
+from pipeline.errors import CatalogueError, PipelineError
 from pipeline.expectations import PARSE_CHECK
-from pipeline.extract import read_raw
+from pipeline.extract import RawFile, read_raw_file
 from pipeline.quality_report import write_quality_report
 from pipeline.settings import Settings
 from pipeline.transform import Curated, curated_tables
-from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
+from pipeline.validate import ExpectationResult, GenreCounts, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
 CHECKED = "checked.json"  # beside the versions: the inputs and code last found up to date
@@ -177,16 +177,8 @@ def raw_paths(genres: list[Genre], raw_dir: Path) -> dict[str, Path]:
 
 
 def read_all(genres: list[Genre], paths: dict[str, Path]) -> list[RawFile]:
-    """Read every raw file, collecting every file-level problem before refusing."""
-    files, problems = [], []
-    for genre in genres:
-        try:
-            files.append(RawFile(genre.id, paths[genre.id], read_raw(paths[genre.id], genre.id)))
-        except RawFileError as error:
-            problems.append(str(error))
-    if problems:
-        raise RawFileError("unusable raw files:\n  - " + "\n  - ".join(problems))
-    return files
+    """Read every raw file; what is wrong with each is kept for validation to report at once."""
+    return [read_raw_file(paths[genre.id], genre.id) for genre in genres]
 
 
 def inputs_digest(genres: list[Genre], paths: dict[str, Path], max_bad_share: float) -> str:

@@ -132,11 +132,14 @@ def test_report_of_a_run_refused_before_validation_names_the_file(
     page: WatchedPage, tmp_path: Path
 ) -> None:
     data_dir = make_data_dir(tmp_path / "data")
-    (data_dir / "raw" / "sleep.csv").write_text("a;b;c\n1;2;3\n")
+    for name in ("ambient.csv", "sleep.csv"):  # a quote left open: no row can be read
+        (data_dir / "raw" / name).write_text('a,b\n"x,1\n')
     with pytest.raises(RawFileError):
         ingest(Settings(data_dir=data_dir), log=quiet)
     page.open(latest_run(data_dir) / "report.html")
-    assert "sleep.csv: wrong delimiter" in page.page.locator("#refusal").inner_text()
+    refusal = page.page.locator("#refusal").inner_text()
+    assert "ambient.csv: not a readable CSV file" in refusal
+    assert "sleep.csv: not a readable CSV file" in refusal
     assert header_facts(page)["live version (unchanged)"] == "none published yet"
     assert page.page.locator("#expectations").count() == 0
     assert "No expectation ran: the run was refused before validation." in page.page.inner_text(
