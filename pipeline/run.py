@@ -123,7 +123,10 @@ def _run(
         )
     except PipelineError as error:
         _write_text(run_dir / "report.txt", f"REFUSED: nothing was published.\n\n{error}\n")
-        page = write_quality_report(run_dir, started, "refused", live_version, refusal=error)
+        files = {genre.id: genre.file for genre in genres}
+        page = write_quality_report(
+            run_dir, started, "refused", live_version, refusal=error, files=files
+        )
         raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
     if outcome.quarantined.height:
         outcome.quarantined.write_csv(run_dir / "quarantine.csv")
@@ -154,8 +157,9 @@ def _run(
         )
     except PipelineError as error:
         write_quality_report(
-            run_dir, started, "refused", live_version, outcome=outcome, refusal=error
-        )
+            run_dir, started, "refused", live_version, outcome=outcome, genres=summary,
+            refusal=error,
+        )  # fmt: skip
         raise
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return RunResult("published", manifest["version"], run_dir, summary, final)
