@@ -17,6 +17,7 @@ from service.neighbours import (
     RECOMMEND_PARAMS,
     SIMILAR_PARAMS,
     Answer,
+    NeighbourQuery,
     neighbour_query,
     recommend,
     similar,
@@ -45,13 +46,15 @@ def body(content: bytes) -> Response:
     return Response(content, mimetype="application/json", headers=CORS_HEADERS)
 
 
-def listing(result: Listing, query: track_query.TrackQuery, stem: str) -> Response:
+def listing(
+    result: Listing, query: track_query.TrackQuery, stem: str, named: tuple[str, ...] = ()
+) -> Response:
     """A track listing from the tracks' JSON texts, with its meta (and facets, if asked), or
-    the page as a file named after `stem` when a format other than JSON is asked for."""
+    the page as a file named after `stem` (and the query) when a format other than JSON is
+    asked for; `named`: the query's fields the stem already says."""
     if query.format != "json":
-        return listing_file(
-            result.texts, query.format, file_name(stem, dataset().version, query.format)
-        )
+        name = file_name(stem, dataset().version, query.format, query, named)
+        return listing_file(result.texts, query.format, name)
     meta = f'"total":{result.total},"limit":{query.limit},"offset":{query.offset}'
     if result.facets is not None:
         meta += f',"facets":{to_json(result.facets).decode()}'
@@ -82,7 +85,7 @@ def genre_detail(genre: str) -> Response:
 @bp.get("/genres/<genre>/tracks")
 def genre_tracks(genre: str) -> Response:
     query = track_query.track_query(request.args.to_dict(flat=False), genre=genre)
-    return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page")
+    return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page", ("genre",))
 
 
 @bp.get("/tracks")
@@ -102,7 +105,8 @@ def tracks() -> Response:
 @bp.get("/tracks/export")
 def tracks_export() -> Response:
     query = export_query(request.args.to_dict(flat=False))
-    name = file_name("tracks", dataset().version, query.format)
+    stem = f"tracks-{query.genre}" if query.genre else "tracks"
+    name = file_name(stem, dataset().version, query.format, query, ("genre",))
     return export_file(dataset().index, query, name)
 
 
@@ -117,7 +121,7 @@ def similar_tracks(track_id: str) -> Response:
     query = neighbour_query(SIMILAR_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
     return neighbours(
-        similar(data.index, data.space, track_id, query), query.format, f"similar-{track_id}"
+        similar(data.index, data.space, track_id, query), query, f"similar-{track_id}"
     )
 
 
@@ -126,16 +130,15 @@ def recommendations() -> Response:
     query = neighbour_query(RECOMMEND_PARAMS, request.args.to_dict(flat=False))
     data = dataset()
     names = {genre_id: genre["name"] for genre_id, genre in data.genres.items()}
-    return neighbours(
-        recommend(data.index, data.space, names, query), query.format, "recommendations"
-    )
+    return neighbours(recommend(data.index, data.space, names, query), query, "recommendations")
 
 
-def neighbours(answer: Answer, fmt: str, stem: str) -> Response:
-    """A listing of tracks with distances, and its meta; or the page as a file named after stem."""
-    if fmt != "json":
-        name = file_name(stem, dataset().version, fmt)
-        return listing_file(answer.texts, fmt, name, extra=("distance",))
+def neighbours(answer: Answer, query: NeighbourQuery, stem: str) -> Response:
+    """A listing of tracks with distances, and its meta; or the page as a file named after stem
+    and the query."""
+    if query.format != "json":
+        name = file_name(stem, dataset().version, query.format, query)
+        return listing_file(answer.texts, query.format, name, extra=("distance",))
     return body(
         f'{{"data":[{",".join(answer.texts)}],"meta":{to_json(answer.meta).decode()}}}'.encode()
     )

@@ -159,8 +159,8 @@ def track_property(field: Field) -> Schema:
 MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 DISPOSITION_HEADER: Schema = {
     "Content-Disposition": {
-        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
-        '<dataset version>.<csv|ndjson>"',
+        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>'
+        '[-q<digest of the other parameters>]-<dataset version>.<csv|ndjson>"',
         "schema": STRING,
     }
 }
