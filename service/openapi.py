@@ -45,8 +45,10 @@ FILES_TEXT = (
     "file name; /tracks/export streams every matching track that way, with no page limit."
 )
 LIST_TEXT = (
-    "Lists (key, mood, camelot, facets, ids) are comma-separated in one parameter, e.g. "
-    "mood=calm,happy; a list matches any of its values."
+    "Lists (key, mood, camelot, facets, ids, features, seed_tracks, seed_genres) are "
+    "comma-separated in one parameter, e.g. mood=calm,happy, or the parameter repeated, "
+    "mood=calm&mood=happy (as generated clients send arrays), or both; a list matches any of "
+    "its values."
 )
 
 

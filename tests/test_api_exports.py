@@ -199,8 +199,11 @@ def test_files_of_different_queries_have_different_names_and_a_query_one_name(
     names = [disposition(client, url) for url in urls]
     assert len(set(names)) == len(urls)
     # The same query written otherwise is the same file, with the same name.
-    same = ["/tracks/export?min_energy=0.5", "/tracks/export?min_energy=.50"]
-    assert disposition(client, same[0]) == disposition(client, same[1])
+    for same in (
+        ["/tracks/export?min_energy=0.5", "/tracks/export?min_energy=.50"],
+        ["/tracks/export?mood=sad,calm", "/tracks/export?mood=sad&mood=calm"],
+    ):
+        assert disposition(client, same[0]) == disposition(client, same[1])
 
 
 def test_curl_saves_two_exports_side_by_side(tiny_curated_dir: Path, tmp_path: Path) -> None:
