@@ -66,9 +66,9 @@ def gx_engine(gx: Any, frame: pl.DataFrame, result_format: dict[str, Any]) -> No
     typed = texts.select(
         pl.col("source_row"), *[typed_column(c, kinds[c]).alias(c) for c in RAW_COLUMNS]
     )
-    from pipeline.gx_suite import expectation
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from pipeline.gx_suite import expectation
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
