@@ -96,7 +96,7 @@ def field_schema() -> Schema:
                     "minimum": {"type": "number"},
                     "exclusiveMinimum": {"type": "number"},
                     "maximum": {"type": "number"},
-                    "enum": {"type": "array"},
+                    "enum": {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
                     "pattern": {"type": "string", "description": "Matched in full."},
                 },
                 "additionalProperties": False,
