@@ -154,7 +154,12 @@ DOCUMENT = obj(
         "openapi": {"const": "3.1.0"},
         "info": {"type": "object"},
         "servers": {"type": "array", "items": {"type": "object"}},
-        "security": {"type": "array", "maxItems": 0, "description": "Empty: no key needed."},
+        "security": {
+            "type": "array",
+            "items": {"type": "object"},
+            "maxItems": 0,
+            "description": "Empty: no operation needs a key.",
+        },
         "paths": {"type": "object"},
         "components": {"type": "object"},
     },
