@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import tempfile
 import urllib.request
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +14,7 @@ import polars as pl
 from contract import file_sha256
 from pipeline.catalogue import Genre
 from pipeline.errors import RawFileError, UpstreamError
+from pipeline.raw_lines import Header, Lines, line_problems, read_header, read_lines, utf8_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM_ENV = "KAPIKO_UPSTREAM"
@@ -110,126 +108,117 @@ def write_raw_files(upstream: pl.DataFrame, genres: list[Genre], raw_dir: Path) 
     return written
 
 
-def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
-    """Read a raw genre CSV with every column as text plus a 1-based `source_row`.
+@dataclass(frozen=True)
+class RawFile:
+    """One genre's raw CSV: every column as text plus a 1-based `source_row`, and what is wrong
+    with the file itself (validation adds its columns and rows, and refuses the file for all)."""
 
-    Blank lines are not rows: they are skipped (row numbers still count them). A line of empty
-    fields (`,,,`) is a row, of nulls.
+    genre_id: str
+    path: Path
+    frame: pl.DataFrame
+    header_problems: tuple[str, ...] = ()  # delimiter, names given twice, not UTF-8
+    line_problems: tuple[str, ...] = ()  # lines with more fields, header lines again, bytes
+    unreadable: str | None = None  # why nothing could be read (then the frame is empty)
+
+
+def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
+    """Read a raw genre CSV (see read_raw_file); refuse it naming every problem reading found."""
+    file = read_raw_file(path, genre_id)
+    if file.unreadable is not None:
+        raise RawFileError(file.unreadable)
+    problems = [*file.header_problems, *file.line_problems]
+    if problems:
+        raise RawFileError("\n".join(f"{path}: {problem}" for problem in problems))
+    return file.frame
+
+
+def read_raw_file(path: Path, genre_id: str) -> RawFile:
+    """Read a raw genre CSV with every column as text plus a 1-based `source_row`, and note
+    what is wrong with the file without stopping at the first problem.
+
+    A file with another delimiter is read with it; bytes that are not UTF-8 are replaced; a line
+    with more fields than the header, and a header line again, are left out of the rows (and
+    reported), so that validation can check every other row as if the file were fixed. Blank
+    lines are not rows: they are skipped (row numbers still count them). A line of empty fields
+    (`,,,`) is a row, of nulls.
     """
     try:
-        _check_header(path)
-        frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
+        return _read_raw_file(path, genre_id)
     except FileNotFoundError:
-        raise RawFileError(
-            f"{path}: file not found (genre {genre_id!r} in the catalogue)"
-        ) from None
-    except (OSError, pl.exceptions.PolarsError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        # Polars does not say where; find the line on this (already failed, so rare) path.
-        problem = _utf8_problem(path) or _field_count_problem(path) or first
-        raise RawFileError(f"{path}: not a readable CSV file: {problem}") from None
-    columns = frame.columns
-    numbered = frame.with_row_index("source_row", offset=1).with_columns(
-        pl.col("source_row").cast(pl.Int64)
+        unreadable = f"{path}: file not found (genre {genre_id!r} in the catalogue)"
+    except OSError as error:  # a folder, no permission: the system's reason says it
+        unreadable = f"{path}: not a readable file: {error.strerror or error}"
+    except RawFileError as error:
+        unreadable = str(error)
+    return RawFile(genre_id, path, pl.DataFrame(), unreadable=unreadable)
+
+
+def _read_raw_file(path: Path, genre_id: str) -> RawFile:
+    header = read_header(path)
+    lines: Lines | None = None
+    problems: list[str] = []
+    try:
+        frame = _polars_read(path, header.delimiter)
+    except pl.exceptions.PolarsError as error:
+        # Polars does not say where: find the lines (on this rare path) and read around them.
+        lines = read_lines(path, header)
+        utf8 = None if _header_not_utf8(header) else utf8_problem(path)
+        problems += [utf8] if utf8 else []
+        if not utf8 and not lines.long:
+            raise _unreadable(path, error) from None
+        try:
+            frame = _polars_read(path, header.delimiter, lossy=True, ragged=bool(lines.long))
+        except pl.exceptions.PolarsError as again:
+            raise _unreadable(path, again) from None
+    frame = _without_copies(frame, header).with_row_index("source_row", offset=1)
+    frame = frame.with_columns(pl.col("source_row").cast(pl.Int64))
+    if lines is None and _has_odd_rows(frame, header):
+        lines = read_lines(path, header)
+    if lines is None:
+        return RawFile(genre_id, path, frame, tuple(header.problems))
+    problems = line_problems(lines, header, genre_id) + problems
+    frame = frame.filter(~pl.col("source_row").is_in(lines.rows()))
+    return RawFile(genre_id, path, frame, tuple(header.problems), tuple(problems))
+
+
+def _polars_read(
+    path: Path, delimiter: str, *, lossy: bool = False, ragged: bool = False
+) -> pl.DataFrame:
+    """The file as text columns; `lossy` replaces bytes that are not UTF-8 and `ragged` cuts
+    lines with too many fields, once both are found and told."""
+    return pl.read_csv(
+        path,
+        infer_schema=False,
+        raise_if_empty=False,
+        separator=delimiter,
+        encoding="utf8-lossy" if lossy else "utf8",
+        truncate_ragged_lines=ragged,
     )
-    if not columns:
-        return numbered
-    # Polars reads a blank line and a line of commas alike, as a row of nulls: look at the text.
-    all_null = numbered.filter(pl.all_horizontal(pl.col(columns).is_null()))
-    if all_null.height == 0:
-        return numbered
-    blank = _blank_lines(path, last_row=all_null.get_column("source_row").item(-1))
-    return numbered.filter(~pl.col("source_row").is_in(blank))
 
 
-@contextmanager
-def _any_field_size(path: Path) -> Iterator[None]:
-    """Let Python's csv reader take a field as large as the file (the format has no limit; the
-    reader's default, 131,072 characters, refused a valid 200,000-character name)."""
-    before = csv.field_size_limit()
-    csv.field_size_limit(max(before, path.stat().st_size + 1))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(before)
+def _unreadable(path: Path, error: Exception) -> RawFileError:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return RawFileError(f"{path}: not a readable CSV file: {first}")
 
 
-def _blank_lines(path: Path, last_row: int) -> list[int]:
-    """Row numbers of the truly empty lines up to `last_row`, read as CSV so quoted breaks count."""
-    blank = []
-    with _any_field_size(path), open(path, newline="", encoding="utf-8") as handle:
-        records = csv.reader(handle)
-        try:
-            next((record for record in records if record), None)  # the header, after blank lines
-            for number, record in enumerate(records, start=1):
-                if number > last_row:
-                    break
-                if not record:
-                    blank.append(number)
-        except csv.Error as error:  # e.g. a field over csv.field_size_limit() characters
-            raise RawFileError(
-                f"{path}: line {records.line_num}: {error}; check the quotes on and before that "
-                "line (a quote left open makes one huge field)"
-            ) from None
-    return blank
+def _header_not_utf8(header: Header) -> bool:
+    return any("is not valid UTF-8" in problem for problem in header.problems)
 
 
-def _check_header(path: Path) -> None:
-    """Refuse a header Polars would misread: not UTF-8, another delimiter, a column named twice."""
-    with open(path, "rb") as handle:
-        line = next((line for line in handle if line.strip()), b"")
-    try:
-        header = line.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RawFileError(f"{path}: not a readable CSV file: {_utf8_problem(path)}") from None
-    marks = [mark for mark in (";", "\t", "|") if mark in header]
-    if "," not in header and marks:
-        raise RawFileError(
-            f"{path}: wrong delimiter: the header line {header.strip()[:80]!r} has no commas but "
-            f"{marks[0]!r}; the file must be comma-separated, with the Spotify-feature columns"
-        )
-    names = next(csv.reader([header]), [])
-    for name, count in Counter(names).items():
-        if count > 1:
-            where = [str(i) for i, other in enumerate(names, start=1) if other == name]
-            times = "twice" if count == 2 else f"{count} times"
-            raise RawFileError(
-                f"{path}: column {name!r} appears {times} in the header (columns "
-                f"{', '.join(where[:-1])} and {where[-1]}): keep one, or rename the others"
-            )
+def _without_copies(frame: pl.DataFrame, header: Header) -> pl.DataFrame:
+    """Drop the copies Polars makes of a column named twice (`<name>_duplicated_<n>`): the
+    header problem is told, and the first column of the name is the one checked."""
+    twice = {name for name in header.names if header.names.count(name) > 1}
+    copies = [c for c in frame.columns if c.rpartition("_duplicated_")[0] in twice]
+    return frame.drop(copies)
 
 
-def _utf8_problem(path: Path) -> str | None:
-    """Where the file first stops being UTF-8, streamed line by line; None if it is UTF-8."""
-    offset = 0
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                return (
-                    f"byte {offset + error.start} (line {number}) is not valid UTF-8 "
-                    f"({line[error.start]:#04x}; bytes count from 0): re-save the file as UTF-8 "
-                    "(it may be Latin-1 or Windows-1252 text)"
-                )
-            offset += len(line)
-    return None
-
-
-def _field_count_problem(path: Path) -> str | None:
-    """The first line holding more fields than the header, streamed as CSV; None if there is none."""
-    with _any_field_size(path), open(path, newline="", encoding="utf-8") as handle:
-        records = csv.reader(handle)
-        try:
-            header = next((record for record in records if record), [])
-            line = records.line_num  # a record starts on the line after the previous one ended
-            for record in records:
-                if len(record) > len(header):
-                    return (
-                        f"line {line + 1} has {len(record)} fields, the header has {len(header)}: "
-                        'quote values that contain commas ("a, b") or remove the extra fields'
-                    )
-                line = records.line_num
-        except csv.Error as error:
-            return f"line {records.line_num}: {error}; check the quotes on and before that line"
-    return None
+def _has_odd_rows(frame: pl.DataFrame, header: Header) -> bool:
+    """Whether any row may be a blank line or a header line again (read_lines tells which)."""
+    columns = [column for column in frame.columns if column != "source_row"]
+    if not columns or frame.height == 0:
+        return False
+    names = list(dict.fromkeys(header.names))
+    empty = pl.all_horizontal(pl.col(columns).is_null())
+    named = pl.all_horizontal(pl.col(c).is_null() | pl.col(c).is_in(names) for c in columns)
+    return bool(frame.select((empty | named).any()).item())

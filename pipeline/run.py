@@ -32,15 +32,14 @@ from pipeline.errors import (
     CatalogueError,
     EnvironmentFailure,
     PipelineError,
-    RawFileError,
     environmental,
 )
 from pipeline.expectations import PARSE_CHECK
-from pipeline.extract import read_raw
+from pipeline.extract import RawFile, read_raw_file
 from pipeline.quality_report import write_quality_report
 from pipeline.settings import Settings
 from pipeline.transform import Curated, curated_tables
-from pipeline.validate import ExpectationResult, GenreCounts, RawFile, validate_files
+from pipeline.validate import ExpectationResult, GenreCounts, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
 CHECKED = "checked.json"  # beside the versions: the inputs and code last found up to date
@@ -151,7 +150,10 @@ def _steps(
         )
     except PipelineError as error:
         _write_text(run_dir / "report.txt", f"REFUSED: nothing was published.\n\n{error}\n")
-        page = write_quality_report(run_dir, started, "refused", live_version, refusal=error)
+        files = {genre.id: genre.file for genre in genres}
+        page = write_quality_report(
+            run_dir, started, "refused", live_version, refusal=error, files=files
+        )
         raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
     if outcome.quarantined.height:
         outcome.quarantined.write_csv(run_dir / "quarantine.csv")
@@ -182,8 +184,9 @@ def _steps(
         )
     except PipelineError as error:
         write_quality_report(
-            run_dir, started, "refused", live_version, outcome=outcome, refusal=error
-        )
+            run_dir, started, "refused", live_version, outcome=outcome, genres=summary,
+            refusal=error,
+        )  # fmt: skip
         raise
     _write_text(run_dir / "report.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return RunResult("published", manifest["version"], run_dir, summary, final)
@@ -205,16 +208,8 @@ def raw_paths(genres: list[Genre], raw_dir: Path) -> dict[str, Path]:
 
 
 def read_all(genres: list[Genre], paths: dict[str, Path]) -> list[RawFile]:
-    """Read every raw file, collecting every file-level problem before refusing."""
-    files, problems = [], []
-    for genre in genres:
-        try:
-            files.append(RawFile(genre.id, paths[genre.id], read_raw(paths[genre.id], genre.id)))
-        except RawFileError as error:
-            problems.append(str(error))
-    if problems:
-        raise RawFileError("unusable raw files:\n  - " + "\n  - ".join(problems))
-    return files
+    """Read every raw file; what is wrong with each is kept for validation to report at once."""
+    return [read_raw_file(paths[genre.id], genre.id) for genre in genres]
 
 
 def inputs_digest(genres: list[Genre], paths: dict[str, Path], max_bad_share: float) -> str:

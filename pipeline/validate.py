@@ -1,8 +1,9 @@
 """Validate raw genre CSVs against the raw contract: file checks, then every row rule at once.
 
 Each row is parsed to its types and checked against every rule of pipeline/expectations.py in
-one Polars pass; a failing row is quarantined with every reason it failed. The same rules and
-counts become the run's Great Expectations suite and Data Docs (pipeline/gx_suite.py).
+one Polars pass; a failing row is quarantined with every reason it failed. A file is refused
+with every problem found in one run: its own (header, columns, lines), then its rows. The same
+rules and counts become the run's Great Expectations suite and Data Docs (pipeline/gx_suite.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pipeline.expectations import (
     typed_column,
     unexpected,
 )
+from pipeline.extract import RawFile
 
 SOURCE_ROW = "source_row"
 EMPTY_ROW_REASON = "every field is empty"
@@ -40,15 +42,6 @@ _EXPECTED = (
     f"unnamed row-index column and followed by {', '.join(c for c in RAW_OPTIONAL_COLUMNS if c)}"
 )
 _KINDS = {str(f.raw): f.type for f in RAW_FIELDS}
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """One genre's raw CSV: every column as text, plus a 1-based `source_row`."""
-
-    genre_id: str
-    path: Path
-    frame: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -71,20 +64,34 @@ class ValidationOutcome:
 
 
 # ---------------------------------------------------------------- file level
-def check_columns(frame: pl.DataFrame, path: Path) -> None:
-    """Refuse a file with no header, wrong columns or no data rows (read_raw checks delimiters)."""
+def column_problems(frame: pl.DataFrame) -> list[str]:
+    """What is wrong with a file's columns: none at all, wrong ones, no data rows."""
     columns = [column for column in frame.columns if column != SOURCE_ROW]
     if not columns:
-        raise RawFileError(f"{path}: empty file (no header, no rows); {_EXPECTED}")
+        return [f"empty file (no header, no rows); {_EXPECTED}"]
     missing = [column for column in RAW_COLUMNS if column not in columns]
     unexpected = [column for column in columns if column not in _RAW_COLUMNS]
-    problems = [f"missing {len(missing)}: {', '.join(missing)}"] if missing else []
+    wrong = [f"missing {len(missing)}: {', '.join(missing)}"] if missing else []
     if unexpected:
-        problems.append(f"unexpected {len(unexpected)}: {', '.join(map(repr, unexpected))}")
-    if problems:
-        raise RawFileError(f"{path}: wrong columns ({'; '.join(problems)}); {_EXPECTED}")
+        wrong.append(f"unexpected {len(unexpected)}: {', '.join(map(repr, unexpected))}")
+    problems = [f"wrong columns ({'; '.join(wrong)}); {_EXPECTED}"] if wrong else []
     if frame.height == 0:
-        raise RawFileError(f"{path}: no data rows (header only); expected one row per track")
+        problems.append("no data rows (header only); expected one row per track")
+    return problems
+
+
+def check_columns(frame: pl.DataFrame, path: Path) -> None:
+    """Refuse a file with no header, wrong columns or no data rows (read_raw checks delimiters)."""
+    problems = column_problems(frame)
+    if problems:
+        raise RawFileError("\n".join(f"{path}: {problem}" for problem in problems))
+
+
+def file_problems(file: RawFile) -> list[str]:
+    """Everything wrong with a file itself, header first: what reading found, then columns."""
+    if file.unreadable is not None:
+        return []
+    return [*file.header_problems, *column_problems(file.frame), *file.line_problems]
 
 
 # ---------------------------------------------------------------- row level
@@ -113,14 +120,28 @@ def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
     return pl.concat([pl.DataFrame(schema=schema), *frames])
 
 
-def _checked_rows(raw: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """Add the typed columns, one failure flag per rule, and the row flags `_parsed` and `_bad`."""
+def _checked_rows(raw: pl.DataFrame, rules: list[Rule], files: list[RawFile]) -> pl.DataFrame:
+    """Add the typed columns, one failure flag per rule, and the row flags `_parsed` and `_bad`.
+
+    A rule of a column a file lacks does not apply to its rows: the missing column is told once,
+    as a problem of the file, not once per row.
+    """
     typed = [typed_column(column, _KINDS[column]).alias(column) for column in RAW_COLUMNS]
     parse_flags = [pl.col(_flag(i)) for i, rule in enumerate(rules) if not rule.in_gx]
+
+    def lacking(column: str) -> list[str]:  # the upstream index column may be absent
+        return [
+            f.genre_id for f in files if column in RAW_COLUMNS and column not in f.frame.columns
+        ]
+
+    flags = [
+        (unexpected(rule) & ~pl.col("genre_id").is_in(lacking(rule.column))).alias(_flag(i))
+        for i, rule in enumerate(rules)
+    ]
     return (
         raw.lazy()
         .with_columns(typed_column(RAW_INDEX_COLUMN, "integer").alias(UPSTREAM_ROW), *typed)
-        .with_columns(unexpected(rule).alias(_flag(i)) for i, rule in enumerate(rules))
+        .with_columns(flags)
         .with_columns(
             (~pl.any_horizontal(parse_flags)).alias("_parsed"),
             pl.any_horizontal(pl.col(_flag(i)) for i in range(len(rules))).alias("_bad"),
@@ -174,18 +195,23 @@ def _counts(rows: pl.DataFrame) -> dict[str, GenreCounts]:
     return {genre: GenreCounts(read, read - bad, bad) for genre, read, bad in per_genre.iter_rows()}
 
 
-def _refusal(
+def _rows_report(
     path: Path, counts: GenreCounts, failed: list[str], examples: pl.DataFrame, limit: float
 ) -> str:
-    """The report on one file with too many bad rows: share, failed checks, example rows."""
+    """The report on a file's bad rows: their share against the limit, checks, example rows."""
     read, bad = counts.rows_read, counts.quarantined
+    verdict = (
+        f"more than the {limit:.2%} allowed (max_bad_share={limit}); fix the file or raise the "
+        "limit."
+        if bad / read > limit
+        else f"within the {limit:.2%} allowed (max_bad_share={limit}): they would be quarantined."
+    )
     shown = [
         f"    - row {row}: {why}" for row, why in examples.select(SOURCE_ROW, "reasons").iter_rows()
     ]
     return "\n".join(
         [
-            f"{path}: {bad} of {read} rows ({bad / read:.2%}) failed validation, more than the "
-            f"{limit:.2%} allowed (max_bad_share={limit}); fix the file or raise the limit.",
+            f"{path}: {bad} of {read} rows ({bad / read:.2%}) failed validation, {verdict}",
             "  failed checks:",
             *failed,
             f"  first {len(shown)} bad rows (1-based data rows):",
@@ -205,26 +231,30 @@ def _failed_checks(rows: pl.DataFrame, genre: str, rules: list[Rule]) -> list[st
     ]
 
 
-def _refusals(
+def _file_reports(
+    files: list[RawFile],
     rows: pl.DataFrame,
     quarantined: pl.DataFrame,
     counts: dict[str, GenreCounts],
     rules: list[Rule],
-    paths: dict[str, Path],
     limit: float,
-) -> dict[str, str]:
-    """A report per file whose share of quarantined rows is above the limit."""
-    return {
-        genre: _refusal(
-            paths[genre],
-            count,
-            _failed_checks(rows, genre, rules),
-            quarantined.filter(pl.col("genre_id") == genre).head(EXAMPLE_ROWS),
-            limit,
-        )
-        for genre, count in counts.items()
-        if count.quarantined / count.rows_read > limit
-    }
+) -> list[str]:
+    """A report per refused file, in file order: every problem of the file itself, one line
+    each, then its bad rows (if they are too many, or the file is refused anyway), so that one
+    round of edits fixes it."""
+    reports = []
+    for file in files:
+        lines = [f"{file.path}: {problem}" for problem in file_problems(file)]
+        count = counts.get(file.genre_id)
+        if count and count.quarantined and (lines or count.quarantined / count.rows_read > limit):
+            failed = _failed_checks(rows, file.genre_id, rules)
+            examples = quarantined.filter(pl.col("genre_id") == file.genre_id).head(EXAMPLE_ROWS)
+            lines.append(_rows_report(file.path, count, failed, examples, limit))
+        if file.unreadable is not None:
+            lines = [file.unreadable]
+        if lines:
+            reports.append("\n".join(lines))
+    return reports
 
 
 def _results(
@@ -256,45 +286,27 @@ def _examples(rows: pl.DataFrame, index: int, rule: Rule, limit: int = 20) -> li
 def validate_files(
     files: list[RawFile], *, max_bad_share: float = 0.05, docs_dir: Path | None = None
 ) -> ValidationOutcome:
-    """Check every raw file and row against the raw contract; quarantine bad rows, refuse bad files."""
+    """Check every raw file and row against the raw contract; quarantine bad rows, refuse bad files.
+
+    Every problem is found in one run: those of each file itself (what reading found, its
+    columns), and the rows of every readable file, checked as if its header were right.
+    """
     if not 0 <= max_bad_share <= 1:
         raise ValueError(f"max_bad_share must be between 0 and 1, got {max_bad_share}")
     repeated = sorted(genre for genre, n in Counter(f.genre_id for f in files).items() if n > 1)
     if repeated:
         raise PipelineError(f"more than one raw file for genre(s) {', '.join(repeated)}")
-    problems = _column_problems(files)
-    usable = [file for file in files if file.genre_id not in problems]
+    readable = [file for file in files if file.unreadable is None]
     rules = row_rules()
-    rows = _checked_rows(_raw_rows(usable), rules)
-    expectations = _results(rows, rules, docs_dir) if usable else []
+    rows = _checked_rows(_raw_rows(readable), rules, readable)
+    expectations = _results(rows, rules, docs_dir) if readable else []
     counts, quarantined = _counts(rows), _quarantined(rows, rules)
-    paths = {file.genre_id: file.path for file in files}
     outcome = ValidationOutcome(_valid(rows), quarantined, counts, expectations)
-    refusals = _refusals(rows, quarantined, counts, rules, paths, max_bad_share)
-    message = _refusal_message(files, problems, refusals)
-    if message:
-        error = (RawFileError if problems else ValidationRefused)(message)
+    reports = _file_reports(files, rows, quarantined, counts, rules, max_bad_share)
+    if reports:
+        broken = any(file.unreadable or file_problems(file) for file in files)
+        message = f"{len(reports)} of {len(files)} raw files refused:\n\n" + "\n\n".join(reports)
+        error = (RawFileError if broken else ValidationRefused)(message)
         error.findings = outcome  # for the run's report
         raise error
     return outcome
-
-
-def _column_problems(files: list[RawFile]) -> dict[str, str]:
-    problems = {}
-    for file in files:
-        try:
-            check_columns(file.frame, file.path)
-        except RawFileError as error:
-            problems[file.genre_id] = str(error)
-    return problems
-
-
-def _refusal_message(
-    files: list[RawFile], problems: dict[str, str], refusals: dict[str, str]
-) -> str | None:
-    """One message listing every refused file in file order, or None if none is refused."""
-    reports = [problems.get(f.genre_id) or refusals.get(f.genre_id) for f in files]
-    listed = [report for report in reports if report]
-    if not listed:
-        return None
-    return f"{len(listed)} of {len(files)} raw files refused:\n\n" + "\n\n".join(listed)

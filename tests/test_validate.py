@@ -402,12 +402,17 @@ def test_a_refusal_carries_what_validation_found_for_the_report() -> None:
     assert [(e.success, e.unexpected_count) for e in energy] == [(False, 8)]
 
 
-def test_a_refusal_for_unusable_columns_carries_the_other_files_findings() -> None:
+def test_a_refusal_for_unusable_columns_carries_every_files_findings() -> None:
     files = [raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"])]
     files.append(raw_file("fine", [GOOD, GOOD]))
     with pytest.raises(RawFileError) as caught:
         validate_files(files)
-    assert caught.value.findings.counts == {"fine": GenreCounts(2, 2, 0)}
+    # The file without energy is refused, and its rows were checked all the same (without a
+    # reason per row for the missing column: the file's problem says it once).
+    assert caught.value.findings.counts == {
+        "no_energy": GenreCounts(1, 1, 0),
+        "fine": GenreCounts(2, 2, 0),
+    }
 
 
 def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
