@@ -18,9 +18,10 @@ A dataset of up to ROWS_PER_PART rows is one part: the same computation as curat
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ import pyarrow.parquet as pq
 import contract as c
 from pipeline import aggregates as agg
 from pipeline.catalogue import Genre
+from pipeline.errors import writing
+from pipeline.progress import Progress, Stage
 from pipeline.transform import (
     conform,
     deduplicate_within_genre,
@@ -49,7 +52,6 @@ ROWS_PER_PART = 1_000_000
 SAMPLES_PER_PART = 100  # ids sampled a part, to place the boundaries between parts
 _PART = "_part"
 _ORDER = "_order"  # a row's genre position in the catalogue: rows are curated in file order
-Step = Callable[[int, int], None]  # (parts done, rows done): how a caller hears of progress
 
 
 @dataclass(frozen=True)
@@ -70,51 +72,67 @@ def curate(
     updated_at: dict[str, datetime],
     folder: Path,
     rows_per_part: int = ROWS_PER_PART,
-    step: Step | None = None,
+    progress: Progress | None = None,
 ) -> CuratedFiles:
     """Write every curated table of the validated rows into `folder` (a new, empty folder)."""
     scratch = folder / ".parts"
     scratch.mkdir(parents=True)
     try:
-        parts = split(valid, genres, scratch, rows_per_part)
-        kept, duplicates, candidates = [], [], []
-        for number, part in enumerate(parts):
-            rows = pl.read_parquet(part).sort(_ORDER, "source_row").drop(_ORDER)
-            kept_rows, repeats = deduplicate_within_genre(with_track_popularity(rows))
-            kept.append(_write(kept_rows, scratch / f"kept-{number}.parquet"))
-            duplicates.append(repeats)
-            candidates.append(top_n_candidates(kept_rows, genres))
-            part.unlink()
-        cut = top_n_cut(pl.concat(candidates), genres)
-        counts, cut_rows, track_files, member_files = [], [], [], []
-        done = 0
-        for number, path in enumerate(kept):
-            members, over = without_cut(pl.read_parquet(path), cut)
-            members = with_genre_position(members, genres)
-            cut_rows.append(over.select("genre_id"))
-            track_files.append(_write(conform(unique_tracks(members), c.TRACKS),
-                                      scratch / f"tracks-{number}.parquet"))  # fmt: skip
-            member_files.append(_write_by_genre(track_genres(members),
-                                                scratch / f"members-{number}.parquet"))  # fmt: skip
-            counts.append(agg.member_counts(members))
-            path.unlink()
-            done += members.height
-            if step:
-                step(number + 1, done)
-        merged = agg.merge_counts(counts)
-        files = {c.TRACKS: folder / c.TRACKS, c.TRACK_GENRES: folder / c.TRACK_GENRES}
-        _join_row_groups(((path, None) for path in track_files), files[c.TRACKS])
-        order = [genre.id for genre in genres]
-        groups = ((path, genre) for genre in order for path in member_files)
-        _join_row_groups(groups, files[c.TRACK_GENRES])
-        track_count = pq.ParquetFile(files[c.TRACKS]).metadata.num_rows
-        summaries = summary_tables(
-            merged, genres, updated_at, _column(files[c.TRACKS]), track_count
-        )
-        for name, table in summaries.items():
-            files[name] = _write(conform(table, name), folder / name)
+        parts, total = split(valid, genres, scratch, rows_per_part)
+        return _curate(parts, total, genres, updated_at, folder, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _curate(
+    parts: list[Part],
+    total: int,
+    genres: list[Genre],
+    updated_at: dict[str, datetime],
+    folder: Path,
+    progress: Progress | None,
+) -> CuratedFiles:
+    one = len(parts) == 1  # then every part's table is the table: nothing to join
+    if progress and not one:
+        progress.log(f"  curating {total:,} rows in {len(parts)} parts, by track id")
+    scratch = folder / ".parts"
+    kept: list[Part] = []
+    duplicates, candidates, sizes = [], [], []
+    with _stage(progress, f"curating, pass 1 of 2 ({_parts(len(parts))})", total) as stage:
+        for number, part in enumerate(parts):
+            rows = _load(part).sort(_ORDER, "source_row").drop(_ORDER)
+            kept_rows, repeats = deduplicate_within_genre(with_track_popularity(rows))
+            kept.append(kept_rows if one else _write(kept_rows, scratch / f"kept-{number}.parquet"))
+            duplicates.append(repeats)
+            candidates.append(top_n_candidates(kept_rows, genres))
+            sizes.append(rows.height)
+            stage.advance(rows.height)
+    cut = top_n_cut(pl.concat(candidates), genres)
+    files = {c.TRACKS: folder / c.TRACKS, c.TRACK_GENRES: folder / c.TRACK_GENRES}
+    counts, cut_rows, track_parts, member_parts = [], [], [], []
+    with _stage(progress, "curating, pass 2 of 2", total) as stage:
+        for number, part in enumerate(kept):
+            members, over = without_cut(_load(part), cut)
+            members = with_genre_position(members, genres)
+            tracks, memberships = conform(unique_tracks(members), c.TRACKS), track_genres(members)
+            if one:
+                _write(tracks, files[c.TRACKS])
+                _write(conform(memberships, c.TRACK_GENRES), files[c.TRACK_GENRES])
+            else:
+                track_parts.append(_write(tracks, scratch / f"tracks-{number}.parquet"))
+                member_parts.append(_write_by_genre(memberships, scratch / f"members-{number}"))
+            cut_rows.append(over.select("genre_id"))
+            counts.append(agg.member_counts(members))
+            stage.advance(sizes[number])
+    if not one:
+        _join_row_groups([(path, None) for path in track_parts], files[c.TRACKS])
+        order = [(path, genre.id) for genre in genres for path in member_parts]
+        _join_row_groups(order, files[c.TRACK_GENRES])
+    merged = agg.merge_counts(counts)
+    track_count = pq.ParquetFile(files[c.TRACKS]).metadata.num_rows
+    summaries = summary_tables(merged, genres, updated_at, _column(files[c.TRACKS]), track_count)
+    for name, table in summaries.items():
+        files[name] = _write(conform(table, name), folder / name)
     return CuratedFiles(
         folder=folder,
         duplicates=_in_file_order(duplicates, genres),
@@ -127,41 +145,69 @@ def curate(
 
 def split(
     valid: pl.LazyFrame, genres: list[Genre], scratch: Path, rows_per_part: int
-) -> list[Path]:
-    """The validated rows in parts by track id range, one Parquet file each, in id order."""
+) -> tuple[list[Part], int]:
+    """The validated rows in parts by track id range, in id order (one part: in memory; more:
+    one Parquet file each), and how many rows there are."""
     total = valid.select(pl.len()).collect(engine="streaming").item()
     count = max(1, math.ceil(total / rows_per_part))
+    positions = {genre.id: place for place, genre in enumerate(genres)}
+    order = pl.col("genre_id").replace_strict(positions, return_dtype=pl.Int32).alias(_ORDER)
+    if count == 1:
+        return [valid.with_columns(order).collect(engine="streaming")], total
     # About SAMPLES_PER_PART ids a part, evenly through the rows, place the boundaries.
     every = max(1, total // (count * SAMPLES_PER_PART))
     sample = valid.select(pl.col("track_id").gather_every(every)).collect(engine="streaming")
     edges = sample.get_column("track_id").sort()
     bounds = sorted({edges[len(edges) * n // count] for n in range(1, count)})
-    positions = {genre.id: place for place, genre in enumerate(genres)}
-    placed = valid.with_columns(
-        pl.col("genre_id").replace_strict(positions, return_dtype=pl.Int32).alias(_ORDER),
-        pl.sum_horizontal([(pl.col("track_id") >= bound).cast(pl.Int32) for bound in bounds])
-        .alias(_PART) if bounds else pl.lit(0, pl.Int32).alias(_PART),
-    )  # fmt: skip
-    if not bounds:  # one part: no need for the partitioned writer
-        target = scratch / "part-0.parquet"
-        placed.drop(_PART).sink_parquet(target, engine="streaming")
-        return [target]
+    part = pl.sum_horizontal([(pl.col("track_id") >= bound).cast(pl.Int32) for bound in bounds])
     folder = scratch / "split"
-    placed.sink_parquet(
-        pl.PartitionBy(folder, key=_PART, include_key=False), mkdir=True, engine="streaming"
-    )
+    with writing(folder / "part"):
+        valid.with_columns(order, part.alias(_PART)).sink_parquet(
+            pl.PartitionBy(folder, key=_PART, include_key=False), mkdir=True, engine="streaming"
+        )
     found = {int(path.parent.name.split("=")[1]): path for path in folder.glob("*/*.parquet")}
-    return [found[n] for n in sorted(found)]
+    return [found[n] for n in sorted(found)], total
+
+
+Part = pl.DataFrame | Path  # a part's rows, in memory or in a Parquet file (read, then deleted)
+
+
+def _load(part: Part) -> pl.DataFrame:
+    if isinstance(part, pl.DataFrame):
+        return part
+    rows = pl.read_parquet(part)
+    part.unlink()
+    return rows
+
+
+def _parts(count: int) -> str:
+    return "1 part" if count == 1 else f"{count} parts"
+
+
+@contextlib.contextmanager
+def _stage(progress: Progress | None, label: str, total: int) -> Iterator[Stage | _Quiet]:
+    if progress is None:
+        yield _Quiet()
+        return
+    with progress.stage(label, total) as stage:
+        yield stage
+
+
+class _Quiet:
+    def advance(self, amount: int) -> None:
+        pass
 
 
 def _write(frame: pl.DataFrame, path: Path) -> Path:
-    frame.write_parquet(path, compression="zstd", statistics=True)
+    with writing(path):
+        frame.write_parquet(path, compression="zstd", statistics=True)
     return path
 
 
-def _write_by_genre(members: pl.DataFrame, path: Path) -> Path:
+def _write_by_genre(members: pl.DataFrame, stem: Path) -> Path:
     """Write a part's memberships with each genre's rows in row groups of their own, so the
     final file can take them genre by genre from every part."""
+    path = stem.with_suffix(".parquet")
     with pq.ParquetWriter(path, _arrow(members.head(0)).schema, compression="zstd") as writer:
         for genre in members.partition_by("genre_id", maintain_order=True):
             writer.write_table(_arrow(genre))
@@ -172,21 +218,29 @@ def _arrow(frame: pl.DataFrame) -> pa.Table:
     return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
-def _join_row_groups(sources: Iterator[tuple[Path, str | None]], target: Path) -> None:
+def _join_row_groups(sources: list[tuple[Path, str | None]], target: Path) -> None:
     """Copy row groups into one Parquet file, in the order given: every row group of a file
     (genre None) or those of one genre (each holds one genre: _write_by_genre)."""
-    writer = None
-    try:
+    files = {path: pq.ParquetFile(path) for path, _ in sources}
+    by_genre = {path for path, genre in sources if genre is not None}
+    groups = {path: _groups_by_genre(files[path]) for path in by_genre}
+    schema = next(iter(files.values())).schema_arrow
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
         for path, genre in sources:
-            source = pq.ParquetFile(path)
-            if writer is None:
-                writer = pq.ParquetWriter(target, source.schema_arrow, compression="zstd")
-            for group in range(source.metadata.num_row_groups):
-                if genre is None or _genre_of(source, group) == genre:
-                    writer.write_table(source.read_row_group(group))
-    finally:
-        if writer is not None:
-            writer.close()
+            numbers = (
+                range(files[path].metadata.num_row_groups)
+                if genre is None
+                else groups[path].get(genre, [])
+            )
+            for group in numbers:
+                writer.write_table(files[path].read_row_group(group))
+
+
+def _groups_by_genre(source: pq.ParquetFile) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for group in range(source.metadata.num_row_groups):
+        found.setdefault(_genre_of(source, group), []).append(group)
+    return found
 
 
 def _genre_of(source: pq.ParquetFile, group: int) -> str:

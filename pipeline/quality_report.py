@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import polars as pl
-
 import contract as c
 from contract.text import shown
 from pipeline.errors import PipelineError
@@ -95,7 +93,7 @@ def quality_report(
         _refusal_section(refusal, version) if refusal is not None else "",
         _genres_section(genres),
         _expectations_section(expectations),
-        _quarantine_section(outcome.quarantined if outcome else None, run_id, quarantine_csv),
+        _quarantine_section(outcome, run_id, quarantine_csv),
         _footer(docs),
     ]
     title = f"kapiko data quality · run {run_id} · {verdict}"
@@ -256,13 +254,14 @@ def _count_cells(counts: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _quarantine_section(quarantined: pl.DataFrame | None, run_id: str, in_file: bool) -> str:
+def _quarantine_section(outcome: ValidationOutcome | None, run_id: str, in_file: bool) -> str:
     title = "Quarantined rows"
-    if quarantined is None:
+    if outcome is None:
         return _section(title, _muted("No row was checked: the run was refused before validation."))
-    if quarantined.height == 0:
+    total = outcome.quarantined_rows
+    if total == 0:
         return _section(title, "<p>No row was quarantined.</p>")
-    shown, total = quarantined.head(MAX_QUARANTINED_ROWS), quarantined.height
+    shown = outcome.quarantined.head(MAX_QUARANTINED_ROWS).collect()
     listed = (
         f"The {total:,} quarantined {'row' if total == 1 else 'rows'}, with every reason."
         if shown.height == total

@@ -28,21 +28,24 @@ from contract.readonly import remove_tree
 from contract.store import StoreError, VersionStore
 from pipeline import publish
 from pipeline.catalogue import Genre, load_catalogue
+from pipeline.curate import CuratedFiles, curate
 from pipeline.errors import (
     CatalogueError,
     EnvironmentFailure,
     PipelineError,
     environmental,
+    writing,
 )
 from pipeline.expectations import PARSE_CHECK
 from pipeline.extract import RawFile, read_raw_file
+from pipeline.progress import Progress
 from pipeline.quality_report import write_quality_report
 from pipeline.settings import Settings
-from pipeline.transform import Curated, curated_tables
 from pipeline.validate import ExpectationResult, GenreCounts, validate_files
 
 UPSTREAM_RECORD = "upstream.json"  # written by `pipeline raw` into the raw folder
 CHECKED = "checked.json"  # beside the versions: the inputs and code last found up to date
+WORK_DIR = "work"  # in a run's folder while it runs
 _CODE_FILES = [
     *sorted(Path(c.__file__).parent.glob("*.py")),
     *sorted(Path(__file__).parent.glob("*.py")),
@@ -136,16 +139,38 @@ def _steps(
     run_dir: Path,
 ) -> RunResult:
     publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
-    clock = _Clock(log)
+    work = run_dir / WORK_DIR  # checked rows and curated parts: the run's scratch, removed after
+    try:
+        return _work(settings, store, genres, paths, inputs, live, log, started, run_dir, work)
+    finally:
+        remove_tree(work)
+
+
+def _work(
+    settings: Settings,
+    store: VersionStore,
+    genres: list[Genre],
+    paths: dict[str, Path],
+    inputs: str,
+    live: dict[str, Any] | None,
+    log: Log,
+    started: datetime,
+    run_dir: Path,
+    work: Path,
+) -> RunResult:
+    clock, progress = _Clock(log), Progress(log)
     live_version = (live or {}).get("version")
     try:
         files = clock.step(f"reading {len(genres)} raw files", lambda: read_all(genres, paths))
+        rows = sum(file.height for file in files)
         outcome = clock.step(
-            f"validating {sum(f.frame.height for f in files):,} rows",
+            f"validating {rows:,} rows",
             lambda: validate_files(
                 files,
                 max_bad_share=settings.max_bad_share,
                 docs_dir=run_dir / "data_docs" if settings.data_docs else None,
+                work_dir=work / "checked" if rows > settings.rows_in_memory else None,
+                progress=progress,
             ),
         )
     except PipelineError as error:
@@ -155,17 +180,22 @@ def _steps(
             run_dir, started, "refused", live_version, refusal=error, files=files
         )
         raise type(error)(f"{error}\n\nReport: {page} (text: {run_dir / 'report.txt'})") from None
-    if outcome.quarantined.height:
-        outcome.quarantined.write_csv(run_dir / "quarantine.csv")
+    if outcome.quarantined_rows:
+        with writing(run_dir / "quarantine.csv"):
+            outcome.quarantined.sink_csv(run_dir / "quarantine.csv", engine="streaming")
     hashes = {genre.id: c.file_sha256(paths[genre.id]) for genre in genres}
     updated = _updated_at(genres, hashes, live, started)
     curated = clock.step(
-        "building curated tables", lambda: curated_tables(outcome.valid, genres, updated)
+        "building curated tables",
+        lambda: curate(
+            outcome.valid, genres, updated, work / "curated", settings.rows_in_memory, progress
+        ),
     )
     if curated.duplicates.height:
-        curated.duplicates.write_csv(run_dir / "duplicates.csv")
+        with writing(run_dir / "duplicates.csv"):
+            curated.duplicates.write_csv(run_dir / "duplicates.csv")
     summary = genre_summary(genres, outcome.counts, curated, hashes, updated)
-    data = data_digest(curated.tables)
+    data = data_digest(curated.files)
     if live is not None and live.get("data_sha256") == data:
         write_quality_report(
             run_dir, started, "up to date", live_version, outcome=outcome, genres=summary
@@ -180,7 +210,7 @@ def _steps(
     extras = (run_dir / "data_docs", page)
     try:
         final = clock.step(
-            "publishing", lambda: publish.publish(curated.tables, store, manifest, extras)
+            "publishing", lambda: publish.publish(curated.files, store, manifest, extras)
         )
     except PipelineError as error:
         write_quality_report(
@@ -233,14 +263,13 @@ def code_digest() -> str:
 def genre_summary(
     genres: list[Genre],
     counts: dict[str, GenreCounts],
-    curated: Curated,
+    curated: CuratedFiles,
     hashes: dict[str, str],
     updated: dict[str, datetime],
 ) -> dict[str, dict[str, Any]]:
     """Per-genre counts for the manifest and the console."""
     duplicates = _count_by_genre(curated.duplicates)
-    cut = _count_by_genre(curated.over_top_n)
-    members = _count_by_genre(curated.tables[c.TRACK_GENRES])
+    cut, members = curated.cut_by_top_n, curated.members
     return {
         genre.id: {
             "file": genre.file,

@@ -1,18 +1,23 @@
 """Validate raw genre CSVs against the raw contract: file checks, then every row rule at once.
 
 Each row is parsed to its types and checked against every rule of pipeline/expectations.py in
-one Polars pass; a failing row is quarantined with every reason it failed. A file is refused
+one Polars pass per file, streamed batch by batch: with a work folder, each file's checked rows
+go to a Parquet file there and only the counts (per rule, per file) stay in memory, whatever
+the number of rows. A failing row is quarantined with every reason it failed. A file is refused
 with every problem found in one run: its own (header, columns, lines), then its rows. The same
 rules and counts become the run's Great Expectations suite and Data Docs (pipeline/gx_suite.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from contract.fields import RAW_FIELDS
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
@@ -31,10 +36,12 @@ from pipeline.expectations import (
     unexpected,
 )
 from pipeline.extract import RawFile
+from pipeline.progress import Progress, Stage
 
 SOURCE_ROW = "source_row"
 EMPTY_ROW_REASON = "every field is empty"
 EXAMPLE_ROWS = 5
+ROW_GROUP_ROWS = 100_000  # checked rows written at a time (one Parquet row group)
 # Every column a raw file may have, in file order (RAW_INDEX_COLUMN is one of the optional ones).
 _RAW_COLUMNS = tuple(dict.fromkeys((RAW_INDEX_COLUMN, *RAW_COLUMNS, *RAW_OPTIONAL_COLUMNS)))
 _EXPECTED = (
@@ -55,18 +62,23 @@ class GenreCounts:
 
 @dataclass(frozen=True)
 class ValidationOutcome:
-    """Typed rows that passed, quarantined rows with their reasons, and the counts."""
+    """Typed rows that passed and quarantined rows with their reasons (lazy: read from the
+    checked rows when asked for), and the counts."""
 
-    valid: pl.DataFrame
-    quarantined: pl.DataFrame
+    valid: pl.LazyFrame
+    quarantined: pl.LazyFrame
     counts: dict[str, GenreCounts]
     expectations: list[ExpectationResult]
 
+    @property
+    def quarantined_rows(self) -> int:
+        return sum(count.quarantined for count in self.counts.values())
+
 
 # ---------------------------------------------------------------- file level
-def column_problems(frame: pl.DataFrame) -> list[str]:
+def column_problems(columns: list[str], height: int) -> list[str]:
     """What is wrong with a file's columns: none at all, wrong ones, no data rows."""
-    columns = [column for column in frame.columns if column != SOURCE_ROW]
+    columns = [column for column in columns if column != SOURCE_ROW]
     if not columns:
         return [f"empty file (no header, no rows); {_EXPECTED}"]
     missing = [column for column in RAW_COLUMNS if column not in columns]
@@ -75,14 +87,14 @@ def column_problems(frame: pl.DataFrame) -> list[str]:
     if unexpected:
         wrong.append(f"unexpected {len(unexpected)}: {', '.join(map(repr, unexpected))}")
     problems = [f"wrong columns ({'; '.join(wrong)}); {_EXPECTED}"] if wrong else []
-    if frame.height == 0:
+    if height == 0:
         problems.append("no data rows (header only); expected one row per track")
     return problems
 
 
 def check_columns(frame: pl.DataFrame, path: Path) -> None:
     """Refuse a file with no header, wrong columns or no data rows (read_raw checks delimiters)."""
-    problems = column_problems(frame)
+    problems = column_problems(frame.columns, frame.height)
     if problems:
         raise RawFileError("\n".join(f"{path}: {problem}" for problem in problems))
 
@@ -91,7 +103,7 @@ def file_problems(file: RawFile) -> list[str]:
     """Everything wrong with a file itself, header first: what reading found, then columns."""
     if file.unreadable is not None:
         return []
-    return [*file.header_problems, *column_problems(file.frame), *file.line_problems]
+    return [*file.header_problems, *column_problems(file.columns, file.height), *file.line_problems]
 
 
 # ---------------------------------------------------------------- row level
@@ -99,67 +111,96 @@ def _flag(index: int) -> str:
     return f"_fails_{index}"
 
 
-def _raw_rows(files: list[RawFile]) -> pl.DataFrame:
-    """Every file's rows stacked in order: provenance, then each raw column's text."""
-    schema: dict[str, pl.DataType] = {"genre_id": pl.String(), "source_file": pl.String()}
-    schema |= {SOURCE_ROW: pl.Int64(), **{RAW + column: pl.String() for column in _RAW_COLUMNS}}
-    frames = [
-        file.frame.select(
+@dataclass(frozen=True)
+class _Checked:
+    """One file's totals: rows, bad rows, failures of each rule."""
+
+    file: RawFile
+    read: int
+    bad: int
+    failures: tuple[int, ...]
+
+
+def _check_plan(file: RawFile, rules: list[Rule]) -> pl.LazyFrame:
+    """A file's rows with provenance, each raw column's text, the typed columns, one failure
+    flag per rule, and the row flags `_parsed` and `_bad`.
+
+    A rule of a column the file lacks does not apply to its rows: the missing column is told
+    once, as a problem of the file, not once per row.
+    """
+    columns = file.columns
+    lacking = {column for column in RAW_COLUMNS if column not in columns}
+    typed = [typed_column(column, _KINDS[column]).alias(column) for column in RAW_COLUMNS]
+    parse_flags = [pl.col(_flag(i)) for i, rule in enumerate(rules) if not rule.in_gx]
+    flags = [
+        (pl.lit(False) if rule.column in lacking else unexpected(rule)).alias(_flag(i))
+        for i, rule in enumerate(rules)
+    ]
+    return (
+        file.frame.lazy()
+        .select(
             pl.lit(file.genre_id, pl.String).alias("genre_id"),
             pl.lit(file.path.name, pl.String).alias("source_file"),
             pl.col(SOURCE_ROW).cast(pl.Int64),
             *[
-                (pl.col(column) if column in file.frame.columns else pl.lit(None))
-                .cast(pl.String)
+                (pl.col(column) if column in columns else pl.lit(None)).cast(pl.String)
                 .alias(RAW + column)
                 for column in _RAW_COLUMNS
             ],
         )
-        for file in files
-    ]
-    return pl.concat([pl.DataFrame(schema=schema), *frames])
-
-
-def _checked_rows(raw: pl.DataFrame, rules: list[Rule], files: list[RawFile]) -> pl.DataFrame:
-    """Add the typed columns, one failure flag per rule, and the row flags `_parsed` and `_bad`.
-
-    A rule of a column a file lacks does not apply to its rows: the missing column is told once,
-    as a problem of the file, not once per row.
-    """
-    typed = [typed_column(column, _KINDS[column]).alias(column) for column in RAW_COLUMNS]
-    parse_flags = [pl.col(_flag(i)) for i, rule in enumerate(rules) if not rule.in_gx]
-
-    def lacking(column: str) -> list[str]:  # the upstream index column may be absent
-        return [
-            f.genre_id for f in files if column in RAW_COLUMNS and column not in f.frame.columns
-        ]
-
-    flags = [
-        (unexpected(rule) & ~pl.col("genre_id").is_in(lacking(rule.column))).alias(_flag(i))
-        for i, rule in enumerate(rules)
-    ]
-    return (
-        raw.lazy()
         .with_columns(typed_column(RAW_INDEX_COLUMN, "integer").alias(UPSTREAM_ROW), *typed)
         .with_columns(flags)
         .with_columns(
             (~pl.any_horizontal(parse_flags)).alias("_parsed"),
             pl.any_horizontal(pl.col(_flag(i)) for i in range(len(rules))).alias("_bad"),
         )
-        .collect()
-    )
+    )  # fmt: skip
 
 
-def _valid(rows: pl.DataFrame) -> pl.DataFrame:
-    return (
-        rows.lazy()
-        .filter(~pl.col("_bad"))
-        .select("genre_id", SOURCE_ROW, UPSTREAM_ROW, *RAW_COLUMNS)
-        .collect()
-    )
+def _check_files(
+    files: list[RawFile], rules: list[Rule], target: Path | None, stage: Stage | None
+) -> tuple[pl.LazyFrame, dict[str, _Checked]]:
+    """Check every file's rows in one pass: into memory, or (with a target) streamed batch by
+    batch into one Parquet file, keeping only each file's counts."""
+    empty = _check_plan(RawFile("", Path(""), pl.DataFrame({SOURCE_ROW: []})), rules).head(0)
+    plan = pl.concat([empty, *(_check_plan(file, rules) for file in files)], how="vertical_relaxed")
+    if target is None:
+        checked = plan.collect().lazy()
+    else:
+        with pq.ParquetWriter(target, _arrow(empty.collect()).schema, compression="zstd") as out:
+            waiting: list[pl.DataFrame] = []  # small batches (a small file's) make one row group
+            for batch in plan.collect_batches(engine="streaming"):
+                waiting.append(batch)
+                if sum(part.height for part in waiting) >= ROW_GROUP_ROWS:
+                    out.write_table(_arrow(pl.concat(waiting)))
+                    waiting = []
+                if stage:
+                    stage.advance(batch.height)
+            if waiting:
+                out.write_table(_arrow(pl.concat(waiting)))
+        checked = pl.scan_parquet(target)
+    flags = [pl.col(_flag(i)).sum() for i in range(len(rules))]
+    totals = [pl.len().alias("_read"), pl.col("_bad").sum().alias("_bad"), *flags]
+    per_file = checked.group_by("genre_id").agg(totals).collect(engine="streaming")
+    sums = {genre: values for genre, *values in per_file.iter_rows()}
+    if target is None and stage:
+        stage.advance(sum(values[0] for values in sums.values()))
+    found = {}
+    for file in files:
+        read, bad, *failures = sums.get(file.genre_id, [0] * (2 + len(rules)))
+        found[file.genre_id] = _Checked(file, read, bad, tuple(failures))
+    return checked, found
 
 
-def _quarantined(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+def _valid(rows: pl.LazyFrame) -> pl.LazyFrame:
+    return rows.filter(~pl.col("_bad")).select("genre_id", SOURCE_ROW, UPSTREAM_ROW, *RAW_COLUMNS)
+
+
+def _quarantined(rows: pl.LazyFrame, rules: list[Rule]) -> pl.LazyFrame:
     """The bad rows with every reason, then their text (reasons are built for bad rows only).
 
     A line of empty fields (`,,,`) gets the one reason "every field is empty" rather than a
@@ -170,29 +211,17 @@ def _quarantined(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     empty = pl.all_horizontal(
         pl.col(RAW + c).is_null() | (pl.col(RAW + c) == "") for c in _RAW_COLUMNS
     )
-    return (
-        rows.lazy()
-        .filter(pl.col("_bad"))
-        .select(
-            "genre_id",
-            "source_file",
-            SOURCE_ROW,
-            pl.when(empty)
-            .then(pl.lit(EMPTY_ROW_REASON))
-            .otherwise(pl.concat_str(reasons, separator="; ", ignore_nulls=True))
-            .alias("reasons"),
-            pl.col(RAW + RAW_INDEX_COLUMN).alias(UPSTREAM_ROW),
-            *raw,
-        )
-        .collect()
+    return rows.filter(pl.col("_bad")).select(
+        "genre_id",
+        "source_file",
+        SOURCE_ROW,
+        pl.when(empty)
+        .then(pl.lit(EMPTY_ROW_REASON))
+        .otherwise(pl.concat_str(reasons, separator="; ", ignore_nulls=True))
+        .alias("reasons"),
+        pl.col(RAW + RAW_INDEX_COLUMN).alias(UPSTREAM_ROW),
+        *raw,
     )
-
-
-def _counts(rows: pl.DataFrame) -> dict[str, GenreCounts]:
-    per_genre = rows.group_by("genre_id", maintain_order=True).agg(
-        pl.len().alias("read"), pl.col("_bad").sum().alias("bad")
-    )
-    return {genre: GenreCounts(read, read - bad, bad) for genre, read, bad in per_genre.iter_rows()}
 
 
 def _rows_report(
@@ -220,21 +249,19 @@ def _rows_report(
     )
 
 
-def _failed_checks(rows: pl.DataFrame, genre: str, rules: list[Rule]) -> list[str]:
-    """One line per rule that failed in a genre's file, with its failing-row count."""
-    mine = rows.filter(pl.col("genre_id") == genre)
-    totals = mine.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
+def _failed_checks(checked: _Checked, rules: list[Rule]) -> list[str]:
+    """One line per rule that failed in a file, with its failing-row count."""
     return [
         f"    - {rule.description} ({rule.expectation}): {total} rows"
-        for rule, total in zip(rules, totals, strict=True)
+        for rule, total in zip(rules, checked.failures, strict=True)
         if total
     ]
 
 
 def _file_reports(
     files: list[RawFile],
-    rows: pl.DataFrame,
-    quarantined: pl.DataFrame,
+    checked: dict[str, _Checked],
+    quarantined: pl.LazyFrame,
     counts: dict[str, GenreCounts],
     rules: list[Rule],
     limit: float,
@@ -247,8 +274,9 @@ def _file_reports(
         lines = [f"{file.path}: {problem}" for problem in file_problems(file)]
         count = counts.get(file.genre_id)
         if count and count.quarantined and (lines or count.quarantined / count.rows_read > limit):
-            failed = _failed_checks(rows, file.genre_id, rules)
-            examples = quarantined.filter(pl.col("genre_id") == file.genre_id).head(EXAMPLE_ROWS)
+            mine = quarantined.filter(pl.col("genre_id") == file.genre_id)
+            examples = mine.head(EXAMPLE_ROWS).collect()
+            failed = _failed_checks(checked[file.genre_id], rules)
             lines.append(_rows_report(file.path, count, failed, examples, limit))
         if file.unreadable is not None:
             lines = [file.unreadable]
@@ -258,11 +286,11 @@ def _file_reports(
 
 
 def _results(
-    rows: pl.DataFrame, rules: list[Rule], docs_dir: Path | None
+    checked: list[_Checked], rows: pl.LazyFrame, rules: list[Rule], docs_dir: Path | None
 ) -> list[ExpectationResult]:
-    """Every rule's result in rule order, from the rows' failure flags; with `docs_dir`, the
+    """Every rule's result in rule order, from the files' failure counts; with `docs_dir`, the
     same results as Great Expectations Data Docs."""
-    totals = rows.select(pl.col(_flag(i)).sum() for i in range(len(rules))).row(0)
+    totals = [sum(file.failures[i] for file in checked) for i in range(len(rules))]
     results = [
         ExpectationResult(rule.expectation, rule.column, rule.description, not total, total)
         for rule, total in zip(rules, totals, strict=True)
@@ -272,24 +300,32 @@ def _results(
 
         examples = [_examples(rows, i, rule) if total else [] for i, (rule, total)
                     in enumerate(zip(rules, totals, strict=True))]  # fmt: skip
-        write_data_docs(rules, results, rows.height, examples, docs_dir)
+        height = sum(file.read for file in checked)
+        write_data_docs(rules, results, height, examples, docs_dir)
     return results
 
 
-def _examples(rows: pl.DataFrame, index: int, rule: Rule, limit: int = 20) -> list[str | None]:
+def _examples(rows: pl.LazyFrame, index: int, rule: Rule, limit: int = 20) -> list[str | None]:
     """Up to `limit` failing values of a rule, as their text (for the Data Docs)."""
-    failing = rows.lazy().filter(pl.col(_flag(index))).select(raw_text(rule)).head(limit)
+    failing = rows.filter(pl.col(_flag(index))).select(raw_text(rule)).head(limit)
     return failing.collect().to_series().to_list()
 
 
 # ---------------------------------------------------------------- the stage
 def validate_files(
-    files: list[RawFile], *, max_bad_share: float = 0.05, docs_dir: Path | None = None
+    files: list[RawFile],
+    *,
+    max_bad_share: float = 0.05,
+    docs_dir: Path | None = None,
+    work_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> ValidationOutcome:
     """Check every raw file and row against the raw contract; quarantine bad rows, refuse bad files.
 
     Every problem is found in one run: those of each file itself (what reading found, its
-    columns), and the rows of every readable file, checked as if its header were right.
+    columns), and the rows of every readable file, checked as if its header were right. With
+    `work_dir`, the checked rows are streamed into Parquet files there (which the outcome's
+    frames read); without, they are kept in memory.
     """
     if not 0 <= max_bad_share <= 1:
         raise ValueError(f"max_bad_share must be between 0 and 1, got {max_bad_share}")
@@ -298,11 +334,18 @@ def validate_files(
         raise PipelineError(f"more than one raw file for genre(s) {', '.join(repeated)}")
     readable = [file for file in files if file.unreadable is None]
     rules = row_rules()
-    rows = _checked_rows(_raw_rows(readable), rules, readable)
-    expectations = _results(rows, rules, docs_dir) if readable else []
-    counts, quarantined = _counts(rows), _quarantined(rows, rules)
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    total = sum(file.height for file in readable)
+    with contextlib.ExitStack() as stack:
+        stage = stack.enter_context(progress.stage("validating", total)) if progress else None
+        target = work_dir / "checked.parquet" if work_dir else None
+        rows, checked = _check_files(readable, rules, target, stage)
+    expectations = _results(list(checked.values()), rows, rules, docs_dir) if readable else []
+    counts = {g: GenreCounts(c.read, c.read - c.bad, c.bad) for g, c in checked.items()}
+    quarantined = _quarantined(rows, rules)
     outcome = ValidationOutcome(_valid(rows), quarantined, counts, expectations)
-    reports = _file_reports(files, rows, quarantined, counts, rules, max_bad_share)
+    reports = _file_reports(files, checked, quarantined, counts, rules, max_bad_share)
     if reports:
         broken = any(file.unreadable or file_problems(file) for file in files)
         message = f"{len(reports)} of {len(files)} raw files refused:\n\n" + "\n\n".join(reports)

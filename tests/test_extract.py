@@ -79,8 +79,8 @@ def test_raw_files_keep_upstream_text_and_never_overwrite(tmp_path: Path) -> Non
     raw.mkdir()
     (raw / "sleep.csv").write_text("hand-made\n")
     genres = [Genre("ambient", "A", "d", "ambient.csv"), Genre("sleep", "S", "d", "sleep.csv")]
-    written = extract.write_raw_files(extract.read_upstream(source), genres, raw)
-    assert written == [raw / "ambient.csv"]
+    written, rows = extract.write_raw_files(source, genres, raw)
+    assert written == [raw / "ambient.csv"] and rows == 3
     assert (
         raw / "ambient.csv"
     ).read_text() == '"",track_id,artists,track_genre\n0,a,x,ambient\n2,c,1.01e-06,ambient\n'
@@ -91,15 +91,32 @@ def test_genre_missing_upstream_without_a_file_is_refused(tmp_path: Path) -> Non
     source = tmp_path / "up.csv"
     source.write_text(upstream_text())
     with pytest.raises(UpstreamError, match="'jazz' is not in the upstream"):
-        extract.write_raw_files(
-            extract.read_upstream(source), [Genre("jazz", "J", "d", "jazz.csv")], tmp_path
-        )
+        extract.write_raw_files(source, [Genre("jazz", "J", "d", "jazz.csv")], tmp_path)
+    assert list(tmp_path.glob("*.part")) == [] and not (tmp_path / "jazz.csv").exists()
 
 
 def test_upstream_genres_in_order_of_appearance(tmp_path: Path) -> None:
     source = tmp_path / "up.csv"
     source.write_text(upstream_text())
-    assert extract.upstream_genres(extract.read_upstream(source)) == ["ambient", "sleep"]
+    assert extract.upstream_genres(source) == ["ambient", "sleep"]
+
+
+def test_the_upstream_is_split_in_batches_with_each_genre_s_rows_in_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of many genres, interleaved, read two at a time: every file has its rows in the
+    upstream's order, under one header, and the same bytes as one read of the whole file."""
+    monkeypatch.setattr(extract, "UPSTREAM_BATCH_ROWS", 2)
+    lines = [f'{n},id{n},"Artist, {n}",{("a", "b", "c")[n % 3]}' for n in range(20)]
+    source = tmp_path / "up.csv"
+    source.write_text(",track_id,artists,track_genre\n" + "\n".join(lines) + "\n")
+    genres = [Genre(g, g, "d", f"{g}.csv") for g in ("c", "a", "b")]
+    written, rows = extract.write_raw_files(source, genres, tmp_path / "raw")
+    assert rows == 20 and [p.name for p in written] == ["c.csv", "a.csv", "b.csv"]
+    whole = pl.read_csv(source, infer_schema=False)
+    for genre in ("a", "b", "c"):
+        expected = whole.filter(pl.col("track_genre") == genre).write_csv()
+        assert (tmp_path / "raw" / f"{genre}.csv").read_text() == expected
 
 
 def test_read_raw_keeps_text_and_numbers_rows_from_one(tmp_path: Path) -> None:
@@ -246,7 +263,7 @@ def test_a_header_line_again_is_told_by_its_line_and_left_out_of_the_rows(tmp_pa
         "line 4 repeats the header: two files joined into one (as `cat a.csv b.csv` does)? "
         "Delete it after checking that the rows after it belong to genre 'g'",
     )
-    assert read.frame.select("source_row", "track_id").rows() == [
+    assert read.frame.collect().select("source_row", "track_id").rows() == [
         (1, "abc"),
         (2, "def"),
         (4, "ghi"),
@@ -259,7 +276,7 @@ def test_a_header_repeated_at_the_top_and_in_another_order_are_both_told(tmp_pat
     problems = extract.read_raw_file(path, "g").line_problems
     assert problems[0].startswith("line 2 repeats the header: ")
     assert problems[1].startswith("line 4 is a header again, with the columns in another order")
-    assert extract.read_raw_file(path, "g").frame.rows() == [(2, "abc", "7")]
+    assert extract.read_raw_file(path, "g").frame.collect().rows() == [(2, "abc", "7")]
 
 
 def test_every_line_with_too_many_fields_is_named_and_the_other_rows_are_read(
@@ -274,7 +291,7 @@ def test_every_line_with_too_many_fields_is_named_and_the_other_rows_are_read(
         'line 7 (3), line 8 (3) and 2 more; quote values that contain commas ("a, b") or '
         "remove the extra fields",
     )
-    assert read.frame.rows() == [(1, "1", "2"), (3, "6", "7")]
+    assert read.frame.collect().rows() == [(1, "1", "2"), (3, "6", "7")]
 
 
 def test_another_delimiter_is_told_and_the_file_read_with_it(tmp_path: Path) -> None:
@@ -283,7 +300,7 @@ def test_another_delimiter_is_told_and_the_file_read_with_it(tmp_path: Path) -> 
     read = extract.read_raw_file(path, "g")
     (problem,) = read.header_problems
     assert problem.startswith("wrong delimiter: the header line 'track_id;artists' has no commas")
-    assert read.frame.rows() == [(1, "abc", "Crosby, Nash")]
+    assert read.frame.collect().rows() == [(1, "abc", "Crosby, Nash")]
 
 
 def test_a_column_named_twice_is_told_and_its_first_column_read(tmp_path: Path) -> None:
@@ -294,7 +311,7 @@ def test_a_column_named_twice_is_told_and_its_first_column_read(tmp_path: Path) 
         "column 'energy' appears twice in the header (columns 2 and 3): keep one, or rename the "
         "others",
     )
-    assert read.frame.rows() == [(1, "1", "0.5")]
+    assert read.frame.collect().rows() == [(1, "1", "0.5")]
 
 
 def test_bytes_that_are_not_utf8_are_told_and_the_rows_read_all_the_same(tmp_path: Path) -> None:
@@ -303,7 +320,7 @@ def test_bytes_that_are_not_utf8_are_told_and_the_rows_read_all_the_same(tmp_pat
     read = extract.read_raw_file(path, "g")
     assert read.line_problems[0].startswith("line 3 has 3 fields")
     assert read.line_problems[1].startswith("byte 7 (line 2) is not valid UTF-8 (0xe9;")
-    assert read.frame.rows() == [(1, "Caf\ufffd", "2")]
+    assert read.frame.collect().rows() == [(1, "Caf\ufffd", "2")]
 
 
 def test_a_file_that_cannot_be_read_at_all_is_said_to_be_unreadable(tmp_path: Path) -> None:
@@ -312,4 +329,4 @@ def test_a_file_that_cannot_be_read_at_all_is_said_to_be_unreadable(tmp_path: Pa
     read = extract.read_raw_file(path, "g")
     assert read.unreadable is not None
     assert read.unreadable.startswith(f"{path}: not a readable CSV file: ")
-    assert read.frame.is_empty()
+    assert read.frame.lazy().collect().is_empty()

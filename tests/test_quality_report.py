@@ -181,8 +181,9 @@ STARTED = datetime(2026, 3, 22, 9, 5, 7, tzinfo=UTC)
 
 def outcome_with(quarantined: pl.DataFrame) -> ValidationOutcome:
     result = ExpectationResult("expect_column_values_to_not_be_null", "artists", "a<b", False, 3)
-    counts = {"g": GenreCounts(rows_read=5, valid=2, quarantined=3)}
-    return ValidationOutcome(pl.DataFrame(), quarantined, counts, [result])
+    bad = quarantined.height
+    counts = {"g": GenreCounts(rows_read=bad + 2, valid=2, quarantined=bad)}
+    return ValidationOutcome(pl.LazyFrame(), quarantined.lazy(), counts, [result])
 
 
 def quarantined_rows(n: int, **values: Any) -> pl.DataFrame:
