@@ -70,7 +70,7 @@ def command_raw(settings: Settings, args: argparse.Namespace) -> None:
         return
     from contract import file_sha256
     from pipeline import extract
-    from pipeline.run import UPSTREAM_RECORD
+    from pipeline.summary import UPSTREAM_RECORD
 
     upstream_path = _find_upstream(settings, missing, args.genres == "all")
     if args.genres == "all":

@@ -13,7 +13,8 @@ from pipeline import expectations
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
 from pipeline.expectations import RAW_COLUMNS as RAW_REQUIRED_COLUMNS
 from pipeline.extract import read_raw
-from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
+from pipeline.refusal import check_columns
+from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, validate_files
 
 Row = dict[str, str | None]
 
