@@ -115,11 +115,27 @@ test: $(DEV_STAMP) browser-deps proxy-deps ## Run the whole test suite
 screenshots: $(DEV_STAMP) browser-deps ## Refresh docs/explorer-*.png (the explorer's browser tests take them)
 	KAPIKO_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_explorer.py
 
+# The OpenAPI linter: Redocly CLI from npm (Node.js 20+), pinned, in .tools/ (not global).
+REDOCLY_VERSION := 2.77.0
+REDOCLY_STAMP := .tools/.redocly-$(REDOCLY_VERSION)
+# The document the app serves at /api/v1/openapi.json (with the default Cache-Control max-age).
+OPENAPI_DOCUMENT := import json, sys; from service import DEFAULT_CACHE_MAX_AGE; \
+  from service.openapi import openapi_document; \
+  json.dump(json.loads(openapi_document(DEFAULT_CACHE_MAX_AGE)), sys.stdout, indent=2)
+
+$(REDOCLY_STAMP):
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 or later" >&2; exit 1; }
+	npm install --prefix .tools --no-audit --no-fund --save-exact --loglevel=error @redocly/cli@$(REDOCLY_VERSION)
+	@touch $@
+
 .PHONY: lint
-lint: $(DEV_STAMP) ## ruff check, ruff format --check and mypy
+lint: $(DEV_STAMP) $(REDOCLY_STAMP) ## ruff check, ruff format --check, mypy, and Redocly's rules on the OpenAPI document
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -c '$(OPENAPI_DOCUMENT)' > .tools/openapi.json
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true .tools/node_modules/.bin/redocly \
+	  lint --extends=recommended-strict --format=stylish .tools/openapi.json
 
 .PHONY: format
 format: $(DEV_STAMP) ## Format the code with ruff

@@ -91,8 +91,9 @@ def perturbed(text: pl.Series, rng: np.random.Generator) -> pl.Series:
     if field is None:
         return text
     numbers = text.cast(pl.Float64, strict=False).to_numpy()
-    low, high = field.minimum, field.maximum
-    valid = ~np.isnan(numbers) & (numbers >= low) & (numbers <= (np.inf if high is None else high))
+    low = float(field.minimum if field.minimum is not None else -np.inf)
+    high = float(field.maximum if field.maximum is not None else np.inf)  # duration: none
+    valid = ~np.isnan(numbers) & (numbers >= low) & (numbers <= high)
     noise = rng.standard_normal(len(numbers))
     if field.name == "duration_ms":  # no upper bound: about 1% of the track's own length
         moved = np.maximum(np.rint(numbers * (1 + NOISE_SHARE * noise)), 1)

@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         data_docs=not args.no_data_docs,
         keep_runs=args.keep_runs,
         store=_store(parser),
+        rows_in_memory=args.rows_in_memory,
     )
     try:
         return int(args.command(settings, args) or 0)
@@ -69,20 +70,16 @@ def command_raw(settings: Settings, args: argparse.Namespace) -> None:
         return
     from contract import file_sha256
     from pipeline import extract
-    from pipeline.run import UPSTREAM_RECORD
+    from pipeline.summary import UPSTREAM_RECORD
 
     upstream_path = _find_upstream(settings, missing, args.genres == "all")
-    upstream = extract.read_upstream(upstream_path)
     if args.genres == "all":
-        added = add_upstream_genres(settings.catalogue_path, extract.upstream_genres(upstream))
+        upstream_ids = extract.upstream_genres(upstream_path)
+        added = add_upstream_genres(settings.catalogue_path, upstream_ids)
         print(f"catalogue {settings.catalogue_path}: added {added} upstream genres")
     genres = load_catalogue(settings.catalogue_path)
-    written = extract.write_raw_files(upstream, genres, settings.raw_dir)
-    record = {
-        "path": _display(upstream_path),
-        "sha256": file_sha256(upstream_path),
-        "rows": upstream.height,
-    }
+    written, rows = extract.write_raw_files(upstream_path, genres, settings.raw_dir)
+    record = {"path": _display(upstream_path), "sha256": file_sha256(upstream_path), "rows": rows}
     (settings.raw_dir / UPSTREAM_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     print(f"raw files: {len(written)} written, {len(genres) - len(written)} already present")
 
@@ -200,6 +197,14 @@ def _parser() -> argparse.ArgumentParser:
         type=_at_least_one,
         default=Settings.keep_runs,
         help=f"run reports kept in DATA_DIR/runs, this run's included (default {Settings.keep_runs})",
+    )
+    common.add_argument(
+        "--rows-in-memory",
+        type=_at_least_one,
+        default=Settings.rows_in_memory,
+        help="rows validated and curated in memory at once; more are streamed through files "
+        f"and curated in parts of this size (default {Settings.rows_in_memory:,}; about 1 GB "
+        "of memory per million rows)",
     )
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(required=True, dest="name")

@@ -4,7 +4,13 @@ Third-party failures (Polars CSV parsing, Great Expectations, file I/O, download
 at the boundary and re-raised as one of these, so the CLI can print them and exit non-zero.
 """
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+FULL = 1 << 20  # bytes free under which a failed write is said to be a full disk
 
 
 class PipelineError(Exception):
@@ -47,3 +53,25 @@ def environmental(error: BaseException) -> bool:
     return type(error).__module__.startswith("polars") and (
         "IO error" in text or "os error" in text
     )
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Writes to `path` whose failure is the machine's: Polars reports a failed write as a
+    ComputeError whose text may not say why (a full disk can read "Invalid thrift: transport
+    error"), so the folder's free space is told beside it."""
+    try:
+        yield
+    except Exception as error:
+        if environmental(error) or not type(error).__module__.startswith("polars"):
+            raise
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            free = None
+        room = (
+            "" if free is None
+            else f"; No space left on device ({free:,} bytes free)" if free < FULL
+            else f"; {free:,} bytes free"
+        )  # fmt: skip
+        raise EnvironmentFailure(f"could not write {path}: {error}{room}") from None

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
+import sys
 import tempfile
 import urllib.request
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from contract import file_sha256
 from pipeline.catalogue import Genre
 from pipeline.errors import RawFileError, UpstreamError
+from pipeline.raw_lines import Header, Lines, line_problems, read_header, read_lines, utf8_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM_ENV = "KAPIKO_UPSTREAM"
@@ -73,163 +73,204 @@ def download_upstream(
     return target
 
 
-def read_upstream(path: Path) -> pl.DataFrame:
-    """Read the upstream file with every column as text, so raw CSVs keep its values verbatim."""
+UPSTREAM_BATCH_ROWS = 200_000  # rows of the upstream file held at once while splitting it
+
+
+def _scan_upstream(path: Path) -> pl.LazyFrame:
+    """The upstream file, every column as text (raw CSVs keep its values verbatim)."""
+    frame = pl.scan_csv(path, infer_schema=False)
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        columns = frame.collect_schema().names()
     except (OSError, pl.exceptions.PolarsError) as error:
         raise UpstreamError(f"cannot read upstream file {path}: {error}") from None
-    if GENRE_COLUMN not in frame.columns:
+    if GENRE_COLUMN not in columns:
         raise UpstreamError(f"upstream file {path} has no {GENRE_COLUMN!r} column")
     return frame
 
 
-def upstream_genres(upstream: pl.DataFrame) -> list[str]:
-    """Genre ids in the upstream file, in their order of first appearance."""
-    return upstream.get_column(GENRE_COLUMN).unique(maintain_order=True).to_list()
+def upstream_genres(path: Path) -> list[str]:
+    """Genre ids in the upstream file, in their order of first appearance (one streamed pass)."""
+    column = _scan_upstream(path).select(pl.col(GENRE_COLUMN).unique(maintain_order=True))
+    try:
+        return column.collect(engine="streaming").get_column(GENRE_COLUMN).to_list()
+    except pl.exceptions.PolarsError as error:
+        raise UpstreamError(f"cannot read upstream file {path}: {error}") from None
 
 
-def write_raw_files(upstream: pl.DataFrame, genres: list[Genre], raw_dir: Path) -> list[Path]:
-    """Write raw_dir/<file> for each genre that has no file yet; never overwrite one."""
+def write_raw_files(path: Path, genres: list[Genre], raw_dir: Path) -> tuple[list[Path], int]:
+    """Write raw_dir/<file> for each genre that has no file yet (never overwrite one), in one
+    streamed pass over the upstream file; the files written and the upstream's row count.
+
+    A genre's rows keep the upstream's order and text; each file appears whole or not at all.
+    """
+    wanted = {genre.id: genre for genre in genres if not (raw_dir / genre.file).exists()}
+    upstream = _scan_upstream(path)
+    if not wanted:
+        return [], upstream.select(pl.len()).collect(engine="streaming").item()
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    parts: dict[str, Path] = {}
+    handles: dict[str, Any] = {}
+    rows = 0
+    try:
+        batches = upstream.collect_batches(chunk_size=UPSTREAM_BATCH_ROWS, engine="streaming")
+        for batch in batches:
+            rows += batch.height
+            mine = batch.filter(pl.col(GENRE_COLUMN).is_in(list(wanted)))
+            for (genre_id,), part in mine.partition_by(GENRE_COLUMN, as_dict=True).items():
+                if genre_id not in handles:
+                    parts[genre_id] = raw_dir / f"{wanted[genre_id].file}.part"
+                    handles[genre_id] = parts[genre_id].open("w", encoding="utf-8", newline="")
+                    part.head(0).write_csv(handles[genre_id])  # the header, as Polars writes it
+                part.write_csv(handles[genre_id], include_header=False)
+    except pl.exceptions.PolarsError as error:
+        raise UpstreamError(f"cannot read upstream file {path}: {error}") from None
+    finally:
+        for handle in handles.values():
+            handle.close()
+        absent = [genre for genre in wanted if genre not in parts]
+        if absent or sys.exc_info()[0] is not None:
+            for part_path in parts.values():
+                part_path.unlink(missing_ok=True)
+    if absent:
+        genre = wanted[absent[0]]
+        raise UpstreamError(
+            f"genre {genre.id!r} is not in the upstream file and {raw_dir / genre.file} does not "
+            "exist: put a CSV there yourself, or fix the id in the catalogue"
+        )
     written = []
-    for genre in genres:
-        target = raw_dir / genre.file
-        if target.exists():
-            continue
-        rows = upstream.filter(pl.col(GENRE_COLUMN) == genre.id)
-        if rows.height == 0:
-            raise UpstreamError(
-                f"genre {genre.id!r} is not in the upstream file and {target} does not exist: "
-                "put a CSV there yourself, or fix the id in the catalogue"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(target.suffix + ".part")
-        rows.write_csv(temporary)
-        os.replace(temporary, target)
+    for genre_id in wanted:  # catalogue order
+        target = raw_dir / wanted[genre_id].file
+        os.replace(parts[genre_id], target)
         written.append(target)
-    return written
+    return written, rows
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One genre's raw CSV: how to read it (every column as text plus a 1-based `source_row`,
+    lines that are not rows left out), how many rows it has, and what is wrong with the file
+    itself (validation adds its columns and rows, and refuses the file for all)."""
+
+    genre_id: str
+    path: Path
+    frame: pl.LazyFrame | pl.DataFrame  # lazy when read from a file: it is read when checked
+    header_problems: tuple[str, ...] = ()  # delimiter, names given twice, not UTF-8
+    line_problems: tuple[str, ...] = ()  # lines with more fields, header lines again, bytes
+    unreadable: str | None = None  # why nothing could be read (then the frame is empty)
+    rows: int | None = None  # None: count the frame
+
+    @property
+    def columns(self) -> list[str]:
+        return self.frame.collect_schema().names()
+
+    @property
+    def height(self) -> int:
+        if self.rows is not None:
+            return self.rows
+        return int(self.frame.lazy().select(pl.len()).collect().item())
 
 
 def read_raw(path: Path, genre_id: str) -> pl.DataFrame:
-    """Read a raw genre CSV with every column as text plus a 1-based `source_row`.
+    """Read a raw genre CSV (see read_raw_file); refuse it naming every problem reading found."""
+    file = read_raw_file(path, genre_id)
+    if file.unreadable is not None:
+        raise RawFileError(file.unreadable)
+    problems = [*file.header_problems, *file.line_problems]
+    if problems:
+        raise RawFileError("\n".join(f"{path}: {problem}" for problem in problems))
+    return file.frame.lazy().collect()
 
-    Blank lines are not rows: they are skipped (row numbers still count them). A line of empty
-    fields (`,,,`) is a row, of nulls.
+
+def read_raw_file(path: Path, genre_id: str) -> RawFile:
+    """Look through a raw genre CSV once (streamed) and say how to read it, noting what is
+    wrong with the file without stopping at the first problem.
+
+    A file with another delimiter is read with it; bytes that are not UTF-8 are replaced; a line
+    with more fields than the header, and a header line again, are left out of the rows (and
+    reported), so that validation can check every other row as if the file were fixed. Blank
+    lines are not rows: they are skipped (row numbers still count them). A line of empty fields
+    (`,,,`) is a row, of nulls.
     """
     try:
-        _check_header(path)
-        frame = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
+        return _read_raw_file(path, genre_id)
     except FileNotFoundError:
-        raise RawFileError(
-            f"{path}: file not found (genre {genre_id!r} in the catalogue)"
-        ) from None
-    except (OSError, pl.exceptions.PolarsError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        # Polars does not say where; find the line on this (already failed, so rare) path.
-        problem = _utf8_problem(path) or _field_count_problem(path) or first
-        raise RawFileError(f"{path}: not a readable CSV file: {problem}") from None
-    columns = frame.columns
-    numbered = frame.with_row_index("source_row", offset=1).with_columns(
-        pl.col("source_row").cast(pl.Int64)
+        unreadable = f"{path}: file not found (genre {genre_id!r} in the catalogue)"
+    except OSError as error:  # a folder, no permission: the system's reason says it
+        unreadable = f"{path}: not a readable file: {error.strerror or error}"
+    except RawFileError as error:
+        unreadable = str(error)
+    return RawFile(genre_id, path, pl.DataFrame(), unreadable=unreadable, rows=0)
+
+
+def _read_raw_file(path: Path, genre_id: str) -> RawFile:
+    header = read_header(path)
+    lines: Lines | None = None
+    problems: list[str] = []
+    frame = _scan(path, header)
+    try:
+        rows, odd = _look_through(frame, header)
+    except pl.exceptions.PolarsError as error:
+        # Polars does not say where: find the lines (on this rare path) and read around them.
+        lines = read_lines(path, header)
+        utf8 = None if _header_not_utf8(header) else utf8_problem(path)
+        problems += [utf8] if utf8 else []
+        if not utf8 and not lines.long:
+            raise _unreadable(path, error) from None
+        frame = _scan(path, header, lossy=True, ragged=bool(lines.long))
+        try:
+            rows, odd = _look_through(frame, header)
+        except pl.exceptions.PolarsError as again:
+            raise _unreadable(path, again) from None
+    if lines is None and odd:
+        lines = read_lines(path, header)
+    if lines is None:
+        return RawFile(genre_id, path, frame, tuple(header.problems), rows=rows)
+    problems = line_problems(lines, header, genre_id) + problems
+    left_out = sorted(set(lines.rows()))
+    frame = frame.filter(~pl.col("source_row").is_in(left_out))
+    rows -= sum(1 for row in left_out if row <= rows)
+    return RawFile(genre_id, path, frame, tuple(header.problems), tuple(problems), rows=rows)
+
+
+def _scan(path: Path, header: Header, *, lossy: bool = False, ragged: bool = False) -> pl.LazyFrame:
+    """The file as text columns with `source_row`, to be streamed; `lossy` replaces bytes that
+    are not UTF-8 and `ragged` cuts lines with too many fields, once both are found and told.
+    The copies Polars makes of a column named twice (`<name>_duplicated_<n>`) are left out: the
+    header problem is told, and the first column of the name is the one checked."""
+    frame = pl.scan_csv(
+        path,
+        infer_schema=False,
+        raise_if_empty=False,
+        separator=header.delimiter,
+        encoding="utf8-lossy" if lossy else "utf8",
+        truncate_ragged_lines=ragged,
+        row_index_name="source_row",
+        row_index_offset=1,
     )
+    twice = {name for name in header.names if header.names.count(name) > 1}
+    columns = frame.collect_schema().names()
+    copies = [c for c in columns if c.rpartition("_duplicated_")[0] in twice]
+    return frame.drop(copies).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def _look_through(frame: pl.LazyFrame, header: Header) -> tuple[int, bool]:
+    """One streamed pass: the file's row count, and whether any row may be a blank line or a
+    header line again (read_lines tells which)."""
+    columns = [column for column in frame.collect_schema().names() if column != "source_row"]
     if not columns:
-        return numbered
-    # Polars reads a blank line and a line of commas alike, as a row of nulls: look at the text.
-    all_null = numbered.filter(pl.all_horizontal(pl.col(columns).is_null()))
-    if all_null.height == 0:
-        return numbered
-    blank = _blank_lines(path, last_row=all_null.get_column("source_row").item(-1))
-    return numbered.filter(~pl.col("source_row").is_in(blank))
+        return 0, False
+    names = list(dict.fromkeys(header.names))
+    empty = pl.all_horizontal(pl.col(columns).is_null())
+    named = pl.all_horizontal(pl.col(c).is_null() | pl.col(c).is_in(names) for c in columns)
+    found = frame.select(pl.len(), (empty | named).any().alias("odd"))
+    rows, odd = found.collect(engine="streaming").row(0)
+    return int(rows), bool(odd)
 
 
-@contextmanager
-def _any_field_size(path: Path) -> Iterator[None]:
-    """Let Python's csv reader take a field as large as the file (the format has no limit; the
-    reader's default, 131,072 characters, refused a valid 200,000-character name)."""
-    before = csv.field_size_limit()
-    csv.field_size_limit(max(before, path.stat().st_size + 1))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(before)
+def _unreadable(path: Path, error: Exception) -> RawFileError:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return RawFileError(f"{path}: not a readable CSV file: {first}")
 
 
-def _blank_lines(path: Path, last_row: int) -> list[int]:
-    """Row numbers of the truly empty lines up to `last_row`, read as CSV so quoted breaks count."""
-    blank = []
-    with _any_field_size(path), open(path, newline="", encoding="utf-8") as handle:
-        records = csv.reader(handle)
-        try:
-            next((record for record in records if record), None)  # the header, after blank lines
-            for number, record in enumerate(records, start=1):
-                if number > last_row:
-                    break
-                if not record:
-                    blank.append(number)
-        except csv.Error as error:  # e.g. a field over csv.field_size_limit() characters
-            raise RawFileError(
-                f"{path}: line {records.line_num}: {error}; check the quotes on and before that "
-                "line (a quote left open makes one huge field)"
-            ) from None
-    return blank
-
-
-def _check_header(path: Path) -> None:
-    """Refuse a header Polars would misread: not UTF-8, another delimiter, a column named twice."""
-    with open(path, "rb") as handle:
-        line = next((line for line in handle if line.strip()), b"")
-    try:
-        header = line.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RawFileError(f"{path}: not a readable CSV file: {_utf8_problem(path)}") from None
-    marks = [mark for mark in (";", "\t", "|") if mark in header]
-    if "," not in header and marks:
-        raise RawFileError(
-            f"{path}: wrong delimiter: the header line {header.strip()[:80]!r} has no commas but "
-            f"{marks[0]!r}; the file must be comma-separated, with the Spotify-feature columns"
-        )
-    names = next(csv.reader([header]), [])
-    for name, count in Counter(names).items():
-        if count > 1:
-            where = [str(i) for i, other in enumerate(names, start=1) if other == name]
-            times = "twice" if count == 2 else f"{count} times"
-            raise RawFileError(
-                f"{path}: column {name!r} appears {times} in the header (columns "
-                f"{', '.join(where[:-1])} and {where[-1]}): keep one, or rename the others"
-            )
-
-
-def _utf8_problem(path: Path) -> str | None:
-    """Where the file first stops being UTF-8, streamed line by line; None if it is UTF-8."""
-    offset = 0
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                return (
-                    f"byte {offset + error.start} (line {number}) is not valid UTF-8 "
-                    f"({line[error.start]:#04x}; bytes count from 0): re-save the file as UTF-8 "
-                    "(it may be Latin-1 or Windows-1252 text)"
-                )
-            offset += len(line)
-    return None
-
-
-def _field_count_problem(path: Path) -> str | None:
-    """The first line holding more fields than the header, streamed as CSV; None if there is none."""
-    with _any_field_size(path), open(path, newline="", encoding="utf-8") as handle:
-        records = csv.reader(handle)
-        try:
-            header = next((record for record in records if record), [])
-            line = records.line_num  # a record starts on the line after the previous one ended
-            for record in records:
-                if len(record) > len(header):
-                    return (
-                        f"line {line + 1} has {len(record)} fields, the header has {len(header)}: "
-                        'quote values that contain commas ("a, b") or remove the extra fields'
-                    )
-                line = records.line_num
-        except csv.Error as error:
-            return f"line {records.line_num}: {error}; check the quotes on and before that line"
-    return None
+def _header_not_utf8(header: Header) -> bool:
+    return any("is not valid UTF-8" in problem for problem in header.problems)

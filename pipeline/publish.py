@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import shutil
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 import contract as c
 from contract.datapackage import datapackage
@@ -39,26 +41,36 @@ KEEP_VERSIONS = 3
 _RUN_NAME = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")  # data/runs/<UTC start>[-<n>]
 
 
-def write_dataset(
-    tables: Mapping[str, pl.DataFrame], directory: Path, manifest: dict[str, Any]
-) -> dict[str, Any]:
-    """Write the contract's tables, datapackage.json and a manifest listing every file's
-    checksum into `directory`, then check the folder against the manifest."""
+Tables = Mapping[str, pl.DataFrame | Path]  # a table as a frame, or as a Parquet file of it
+
+
+def write_dataset(tables: Tables, directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write the contract's tables (a frame is written, a Parquet file linked or copied),
+    datapackage.json and a manifest listing every file's checksum into `directory`, then check
+    the folder against the manifest."""
     missing = sorted(set(c.CURATED_SCHEMAS) - set(tables))
     if missing:
         raise PublishError(f"cannot write a dataset without {missing}")
     for name, columns in c.CURATED_SCHEMAS.items():
-        if dict(tables[name].schema) != columns:
+        table = tables[name]
+        schema = dict(
+            table.schema if isinstance(table, pl.DataFrame) else pl.read_parquet_schema(table)
+        )
+        if schema != columns:
             raise PublishError(
                 f"the dataset written to {directory} does not check out: {name} has columns "
-                f"{dict(tables[name].schema)}, the contract says {columns}"
+                f"{schema}, the contract says {columns}"
             )
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
     for name in c.CURATED_SCHEMAS:
-        path = directory / name
-        tables[name].write_parquet(path, compression="zstd", statistics=True)
-        files[name] = _entry(path, tables[name].height)
+        path, table = directory / name, tables[name]
+        if isinstance(table, pl.DataFrame):
+            table.write_parquet(path, compression="zstd", statistics=True)
+            files[name] = _entry(path, table.height)
+        else:
+            _link_or_copy(table, path)
+            files[name] = _entry(path, pq.ParquetFile(path).metadata.num_rows)
     package = datapackage(manifest["version"], manifest["created_at"], files)
     (directory / c.DATAPACKAGE).write_text(json.dumps(package, indent=2) + "\n")
     files[c.DATAPACKAGE] = _entry(directory / c.DATAPACKAGE, len(package["resources"]))
@@ -78,6 +90,14 @@ def write_dataset(
     return manifest
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows it (no second copy of a large table)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def _entry(path: Path, rows: int) -> dict[str, Any]:
     return {"sha256": c.file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
 
@@ -92,7 +112,7 @@ def current_manifest(store: VersionStore) -> dict[str, Any] | None:
 
 
 def publish(
-    tables: Mapping[str, pl.DataFrame],
+    tables: Tables,
     store: VersionStore,
     manifest: dict[str, Any],
     extras: Sequence[Path] = (),
@@ -169,7 +189,7 @@ def _move(store: VersionStore, version: str, expected: Any) -> None:
 
 
 def stage(
-    tables: Mapping[str, pl.DataFrame],
+    tables: Tables,
     staging: Path,
     manifest: dict[str, Any],
     extras: Sequence[Path] = (),

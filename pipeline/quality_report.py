@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import polars as pl
-
 import contract as c
 from contract.text import shown
 from pipeline.errors import PipelineError
@@ -43,10 +41,12 @@ def write_quality_report(
     outcome: ValidationOutcome | None = None,
     genres: Mapping[str, Mapping[str, Any]] | None = None,
     refusal: PipelineError | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> Path:
     """Write run_dir/report.html (a publish copies it into the new version before the swap).
 
-    A refusal carries what validation found before it (`findings`), if it got that far.
+    A refusal carries what validation found before it (`findings`), if it got that far;
+    `files` names each catalogue genre's raw file, for a run refused before its summary.
     """
     if refusal is not None and outcome is None:
         outcome = refusal.findings
@@ -58,6 +58,7 @@ def write_quality_report(
         outcome=outcome,
         genres=genres,
         refusal=None if refusal is None else str(refusal),
+        files=files,
         docs=_docs_links(run_dir),
         quarantine_csv=(run_dir / QUARANTINE_FILE).is_file(),
     )
@@ -77,17 +78,22 @@ def quality_report(
     refusal: str | None = None,
     docs: Sequence[tuple[str, str]] = (),
     quarantine_csv: bool = True,
+    files: Mapping[str, str] | None = None,
 ) -> str:
     """The page as HTML text: header, refusal, genres, expectations, quarantine, GX links."""
     expectations = outcome.expectations if outcome else []
-    if genres is None and outcome is not None:  # a refused run: only validation's counts
-        genres = {genre: asdict(counts) for genre, counts in outcome.counts.items()}
+    if genres is None and outcome is not None:  # a refused run: every file, validation's counts
+        counts = {genre: asdict(each) for genre, each in outcome.counts.items()}
+        listed = {
+            genre: {"file": file, **counts.get(genre, {})} for genre, file in (files or {}).items()
+        }
+        genres = listed or counts
     sections = [
         _header(run_id, started, verdict, version, expectations, genres),
         _refusal_section(refusal, version) if refusal is not None else "",
         _genres_section(genres),
         _expectations_section(expectations),
-        _quarantine_section(outcome.quarantined if outcome else None, run_id, quarantine_csv),
+        _quarantine_section(outcome, run_id, quarantine_csv),
         _footer(docs),
     ]
     title = f"kapiko data quality · run {run_id} · {verdict}"
@@ -140,7 +146,7 @@ def _header(
         failed = sum(not result.success for result in expectations)
         facts.append(("checks", f"{len(expectations)} run, {failed} failed"))
     if genres:
-        rows = sum(int(counts["rows_read"]) for counts in genres.values())
+        rows = sum(int(counts.get("rows_read", 0)) for counts in genres.values())
         facts.append(("rows", f"{rows:,} read from {len(genres)} genre files"))
     listed = "".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in facts)
     return (
@@ -248,13 +254,14 @@ def _count_cells(counts: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _quarantine_section(quarantined: pl.DataFrame | None, run_id: str, in_file: bool) -> str:
+def _quarantine_section(outcome: ValidationOutcome | None, run_id: str, in_file: bool) -> str:
     title = "Quarantined rows"
-    if quarantined is None:
+    if outcome is None:
         return _section(title, _muted("No row was checked: the run was refused before validation."))
-    if quarantined.height == 0:
+    total = outcome.quarantined_rows
+    if total == 0:
         return _section(title, "<p>No row was quarantined.</p>")
-    shown, total = quarantined.head(MAX_QUARANTINED_ROWS), quarantined.height
+    shown = outcome.quarantined.head(MAX_QUARANTINED_ROWS).collect()
     listed = (
         f"The {total:,} quarantined {'row' if total == 1 else 'rows'}, with every reason."
         if shown.height == total

@@ -21,6 +21,9 @@ class Settings:
     data_docs: bool = True
     keep_runs: int = 10  # run reports kept in runs_dir, the current run's included
     store: str = ""  # KAPIKO_STORE: s3://bucket/prefix to publish there instead of curated_dir
+    # Rows a run validates and curates in memory at once: more are streamed through Parquet
+    # files in the run's folder and curated in parts of this many rows (pipeline/curate.py).
+    rows_in_memory: int = 1_000_000
 
     @property
     def raw_dir(self) -> Path:

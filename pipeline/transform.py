@@ -1,4 +1,12 @@
-"""Validated rows in, curated tables out: every function here is frame in, frame out."""
+"""Validated rows in, curated tables out: every function here is frame in, frame out.
+
+The rules, in order: a track's popularity is the highest of its rows; a genre keeps the first
+row of each of its tracks; a capped genre keeps its top_n most popular rows; a track's primary
+genre is the first catalogue genre it is in. `curated_tables` applies them to all rows at once;
+pipeline/curate.py applies the same functions to one range of track ids at a time, which is why
+each rule reads only rows of the same track, except top_n, which is decided on a narrow frame of
+the capped genres' rows (`top_n_candidates`, `top_n_cut`).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +17,12 @@ import polars as pl
 
 import contract as c
 from contract.fields import RAW_FIELDS
+from pipeline import aggregates as agg
 from pipeline.catalogue import Genre
-from pipeline.derive import (
-    bucket_index,
-    feature_stats,
-    genre_moods,
-    mood_grid,
-    with_derived_fields,
-)
+from pipeline.derive import with_derived_fields
+
+# Columns that identify a validated row: its genre and its place in that genre's raw file.
+ROW_KEY = ("genre_id", "source_row")
 
 
 @dataclass(frozen=True)
@@ -31,28 +37,41 @@ class Curated:
 def curated_tables(
     valid: pl.DataFrame, genres: list[Genre], updated_at: dict[str, datetime]
 ) -> Curated:
-    """Build every curated table from validated rows (columns: genre_id, source_row, raw columns)."""
+    """Build every curated table from validated rows (columns: genre_id, source_row, raw columns),
+    all in memory: the whole dataset as one part."""
     kept, duplicates = deduplicate_within_genre(with_track_popularity(valid))
     members, over_top_n = keep_top_n(kept, genres)
     members = with_genre_position(members, genres)
     tracks = unique_tracks(members)
-    genre_ids = [genre.id for genre in genres]
-    tables = {
-        c.TRACKS: tracks,
-        c.TRACK_GENRES: track_genres(members),
-        c.GENRES: genre_summaries(members, genres, updated_at),
-        c.FEATURE_HISTOGRAMS: feature_histograms(members, genres),
-        c.TOP_ARTISTS: top_artists(members),
-        c.GLOBAL_SUMMARY: global_summary(tracks, len(genres)),
-        c.MOOD_GRID: mood_grid(members, genre_ids),
-        c.GENRE_MOODS: genre_moods(members, genre_ids),
-        c.FEATURE_STATS: feature_stats(tracks),
-    }
+    counts = agg.member_counts(members)
+    tables = summary_tables(counts, genres, updated_at, tracks.get_column, tracks.height)
+    tables |= {c.TRACKS: tracks, c.TRACK_GENRES: track_genres(members)}
     return Curated(
-        tables={name: conform(frame, name) for name, frame in tables.items()},
+        tables={name: conform(tables[name], name) for name in c.CURATED_SCHEMAS},
         duplicates=duplicates,
         over_top_n=over_top_n,
     )
+
+
+def summary_tables(
+    counts: agg.Counts,
+    genres: list[Genre],
+    updated_at: dict[str, datetime],
+    column: agg.Column,
+    track_count: int,
+) -> dict[str, pl.DataFrame]:
+    """Every curated table but tracks and track_genres, from the members' merged counts and the
+    unique tracks' columns."""
+    genre_ids = [genre.id for genre in genres]
+    return {
+        c.GENRES: agg.genre_summaries(counts, genres, updated_at),
+        c.FEATURE_HISTOGRAMS: agg.feature_histograms(counts, genres),
+        c.TOP_ARTISTS: agg.top_artists(counts),
+        c.GLOBAL_SUMMARY: agg.global_summary(column, track_count, len(genres)),
+        c.MOOD_GRID: agg.mood_grid(counts, genre_ids),
+        c.GENRE_MOODS: agg.genre_moods(counts, genre_ids),
+        c.FEATURE_STATS: agg.feature_stats(column),
+    }
 
 
 def with_track_popularity(rows: pl.DataFrame) -> pl.DataFrame:
@@ -75,22 +94,39 @@ def deduplicate_within_genre(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
 
 
 def keep_top_n(rows: pl.DataFrame, genres: list[Genre]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep each capped genre's top_n most popular rows (ties keep file order); return (kept, cut)."""
+    """(the rows each capped genre's top_n keeps, with every uncapped genre's; the rows cut)."""
+    return without_cut(rows, top_n_cut(top_n_candidates(rows, genres), genres))
+
+
+def top_n_candidates(rows: pl.DataFrame, genres: list[Genre]) -> pl.DataFrame:
+    """The capped genres' rows, narrowed to what top_n ranks them by (genre, file place,
+    popularity), in file order."""
+    capped = [genre.id for genre in genres if genre.top_n is not None]
+    return rows.filter(pl.col("genre_id").is_in(capped)).select(*ROW_KEY, "popularity")
+
+
+def top_n_cut(candidates: pl.DataFrame, genres: list[Genre]) -> pl.DataFrame:
+    """The (genre_id, source_row) of every row a genre's top_n cuts: all but its top_n most
+    popular rows, ties kept in file order. `candidates` may come in any order."""
     caps = pl.DataFrame(
         {"genre_id": [g.id for g in genres], "_cap": [g.top_n for g in genres]},
         schema={"genre_id": pl.String, "_cap": pl.Int64},
     )
+    # rank("ordinal") breaks ties by position, i.e. by the file's order once sorted by row.
     rank = pl.col("popularity").rank("ordinal", descending=True).over("genre_id")
-    # rank("ordinal") breaks ties by position, i.e. by the file's order.
-    marked = (
-        rows.join(caps, on="genre_id", how="left", maintain_order="left")
-        .with_columns((pl.col("_cap").is_null() | (rank <= pl.col("_cap"))).alias("_keep"))
-        .drop("_cap")
-    )
     return (
-        marked.filter(pl.col("_keep")).drop("_keep"),
-        marked.filter(~pl.col("_keep")).drop("_keep"),
+        candidates.sort(*ROW_KEY)
+        .join(caps, on="genre_id", how="inner", maintain_order="left")
+        .filter(rank > pl.col("_cap"))
+        .select(*ROW_KEY)
     )
+
+
+def without_cut(rows: pl.DataFrame, cut: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the rows top_n keeps, the rows it cuts), each in its original order."""
+    cut_rows = rows.join(cut, on=list(ROW_KEY), how="semi", maintain_order="left")
+    kept = rows.join(cut, on=list(ROW_KEY), how="anti", maintain_order="left")
+    return kept, cut_rows
 
 
 def with_genre_position(rows: pl.DataFrame, genres: list[Genre]) -> pl.DataFrame:
@@ -122,82 +158,6 @@ def track_genres(members: pl.DataFrame) -> pl.DataFrame:
         members.select("genre_id", "track_id", "position", primary.alias("is_primary"))
         .sort("position", "track_id")
         .drop("position")
-    )
-
-
-def genre_summaries(
-    members: pl.DataFrame, genres: list[Genre], updated_at: dict[str, datetime]
-) -> pl.DataFrame:
-    """One row per catalogue genre: counts and the average of every feature over its tracks."""
-    catalogue = pl.DataFrame(
-        {
-            "id": [g.id for g in genres],
-            "name": [g.name for g in genres],
-            "description": [g.description for g in genres],
-            "position": list(range(len(genres))),
-            "updated_at": [updated_at[g.id] for g in genres],
-        }
-    )
-    averages = members.group_by("genre_id").agg(
-        pl.len().alias("track_count"),
-        *[pl.col(feature).mean().alias(f"avg_{feature}") for feature in c.FEATURES],
-    )
-    return (
-        catalogue.join(averages, left_on="id", right_on="genre_id", how="left")
-        .with_columns(pl.col("track_count").fill_null(0))
-        .sort("position")
-    )
-
-
-def feature_histograms(members: pl.DataFrame, genres: list[Genre]) -> pl.DataFrame:
-    """Counts per declared bucket for every bucketed feature and genre, empty buckets included."""
-    parts = [_feature_histogram(members, genres, feature) for feature in c.HISTOGRAM_EDGES]
-    return pl.concat(parts).sort("position", "feature", "bucket").drop("position")
-
-
-def _feature_histogram(members: pl.DataFrame, genres: list[Genre], feature: str) -> pl.DataFrame:
-    edges = c.HISTOGRAM_EDGES[feature]
-    counts = members.group_by("genre_id", bucket_index(feature).alias("index")).agg(
-        pl.len().alias("count")
-    )
-    grid = pl.DataFrame(
-        {
-            "genre_id": [g.id for g in genres for _ in edges[:-1]],
-            "position": [p for p, _ in enumerate(genres) for _ in edges[:-1]],
-            "index": [i for _ in genres for i in range(len(edges) - 1)],
-        },
-        schema={"genre_id": pl.String, "position": pl.Int64, "index": pl.Int32},
-    )
-    labels = c.bucket_labels(feature)
-    return grid.join(counts, on=["genre_id", "index"], how="left").select(
-        "genre_id",
-        "position",
-        pl.lit(feature).alias("feature"),
-        pl.col("index").replace_strict(list(range(len(labels))), labels).alias("bucket"),
-        pl.col("index").replace_strict(list(range(len(labels))), list(edges[:-1])).alias("lower"),
-        pl.col("index").replace_strict(list(range(len(labels))), list(edges[1:])).alias("upper"),
-        pl.col("count").fill_null(0),
-    )
-
-
-def top_artists(members: pl.DataFrame, per_genre: int = c.TOP_ARTISTS_PER_GENRE) -> pl.DataFrame:
-    """Each genre's artists (the full `artists` text) with the most tracks, ties by name."""
-    return (
-        members.group_by("genre_id", "position", "artists")
-        .agg(pl.len().alias("track_count"))
-        .sort(["position", "track_count", "artists"], descending=[False, True, False])
-        .with_columns(pl.int_range(1, pl.len() + 1).over("genre_id").alias("rank"))
-        .filter(pl.col("rank") <= per_genre)
-        .select("genre_id", "rank", "artists", "track_count")
-    )
-
-
-def global_summary(tracks: pl.DataFrame, genre_count: int) -> pl.DataFrame:
-    """One row: unique track and genre totals, and feature averages over unique tracks."""
-    return tracks.select(
-        pl.len().alias("tracks"),
-        pl.lit(genre_count).alias("genres"),
-        *[pl.col(feature).mean().alias(f"avg_{feature}") for feature in c.FEATURES],
     )
 
 

@@ -12,7 +12,7 @@ TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 RETRY_AFTER_S = 1  # a client over a limit has a free slot or token again within about a second
 # Headers a browser script may read: the app's own (service/headers.py EXPOSED_HEADERS; a test
 # keeps the two the same) and Retry-After, which is not safelisted and is what a 429 is about.
-EXPOSED_HEADERS = ("Content-Disposition", "ETag", "Retry-After")
+EXPOSED_HEADERS = ("Content-Disposition", "ETag", "Link", "Retry-After")
 CORS = (
     "add_header Access-Control-Allow-Origin * always;\n"
     f'            add_header Access-Control-Expose-Headers "{", ".join(EXPOSED_HEADERS)}" always;'

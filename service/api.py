@@ -62,12 +62,15 @@ def linked(response: Response, url: str | None) -> Response:
     return response
 
 
-def listing(result: Listing, query: track_query.TrackQuery, stem: str) -> Response:
+def listing(
+    result: Listing, query: track_query.TrackQuery, stem: str, named: tuple[str, ...] = ()
+) -> Response:
     """A track listing from the tracks' JSON texts, with its meta (and facets, if asked), or
-    the page as a file named after `stem` when a format other than JSON is asked for."""
+    the page as a file named after `stem` (and the query) when a format other than JSON is
+    asked for; `named`: the query's fields the stem already says."""
     url = next_page(result.next_cursor)
     if query.format != "json":
-        name = file_name(stem, dataset().version, query.format)
+        name = file_name(stem, dataset().version, query.format, query, named)
         return linked(listing_file(result.texts, query.format, name, query.fields), url)
     meta = f'"total":{result.total},"limit":{query.limit},"offset":{result.offset}'
     if result.facets is not None:
@@ -100,7 +103,7 @@ def genre_detail(genre: str) -> Response:
 @bp.get("/genres/<genre>/tracks")
 def genre_tracks(genre: str) -> Response:
     query = track_query.track_query(request.args.to_dict(flat=False), genre=genre)
-    return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page")
+    return listing(list_tracks(dataset().index, query), query, f"{genre}-tracks-page", ("genre",))
 
 
 @bp.get("/tracks")
@@ -120,7 +123,8 @@ def tracks() -> Response:
 @bp.get("/tracks/export")
 def tracks_export() -> Response:
     query = export_query(request.args.to_dict(flat=False))
-    name = file_name("tracks", dataset().version, query.format)
+    stem = f"tracks-{query.genre}" if query.genre else "tracks"
+    name = file_name(stem, dataset().version, query.format, query, ("genre",))
     return export_file(dataset().index, query, name)
 
 
@@ -148,10 +152,11 @@ def recommendations() -> Response:
 
 
 def neighbours(answer: Answer, query: NeighbourQuery, stem: str) -> Response:
-    """A listing of tracks with distances, and its meta; or the page as a file named after stem."""
+    """A listing of tracks with distances, and its meta; or the page as a file named after stem
+    and the query."""
     url = next_page(answer.next_cursor)
     if query.format != "json":
-        name = file_name(stem, dataset().version, query.format)
+        name = file_name(stem, dataset().version, query.format, query)
         texts = answer.texts
         return linked(listing_file(texts, query.format, name, query.fields, ("distance",)), url)
     meta = to_json({**answer.meta, "next": url}).decode()

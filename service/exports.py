@@ -15,6 +15,8 @@ the only per-request array the size of the result).
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import itertools
 import json
@@ -56,12 +58,42 @@ def export_query(query: Mapping[str, list[str]]) -> TrackQuery:
     )
 
 
-def file_name(stem: str, version: str, fmt: str) -> str:
-    """The download's file name: kapiko-<stem>-<dataset version>.<csv|ndjson>."""
-    return f"kapiko-{stem}-{version}.{EXTENSIONS.get(fmt, fmt)}"
+def file_name(
+    stem: str, version: str, fmt: str, query: Any = None, named: tuple[str, ...] = ()
+) -> str:
+    """The download's file name: kapiko-<stem>[-q<digest>]-<dataset version>.<csv|ndjson>.
+
+    `query` (a parsed query, a dataclass) adds a short digest of what it asks beyond its
+    defaults, but for its format and the `named` fields the stem already says (a genre, say), so
+    that two files of different content never share a name (`curl -OJ` refuses to overwrite)
+    and the same request always gets the same one.
+    """
+    digest = query_digest(query, ("format", *named)) if query is not None else None
+    extension = EXTENSIONS.get(fmt, fmt)
+    return f"kapiko-{stem}{f'-q{digest}' if digest else ''}-{version}.{extension}"
 
 
 EXTENSIONS = {"spreadsheet": "csv"}  # a CSV made for spreadsheets is still a .csv
+
+
+def query_digest(query: Any, leave_out: tuple[str, ...] = ()) -> str | None:
+    """The first 8 hex digits of a digest of the query's fields that are not their defaults
+    (parsed values, so `mood=calm,happy` and `mood=calm&mood=happy` agree); None if none are."""
+    asked = {
+        spec.name: getattr(query, spec.name)
+        for spec in dataclasses.fields(query)
+        if spec.name not in leave_out and getattr(query, spec.name) != _default(spec)
+    }
+    if not asked:
+        return None
+    text = json.dumps(asked, sort_keys=True, default=dict, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _default(spec: dataclasses.Field[Any]) -> Any:
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return spec.default
 
 
 def file_response(chunks: Iterable[bytes], fmt: str, filename: str) -> Response:

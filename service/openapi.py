@@ -47,9 +47,11 @@ FILES_TEXT = (
     "file name; /tracks/export streams every matching track that way, with no page limit."
 )
 LIST_TEXT = (
-    "Lists (key, mood, camelot, facets, ids, fields, avoid_tracks, …) are comma-separated in "
-    "one parameter, e.g. mood=calm,happy; a list matches any of its values. Listings page by "
-    "offset or by the cursor of meta.next (also the Link header's rel=next)."
+    "Lists (key, mood, camelot, facets, ids, features, fields, avoid_tracks, seed_tracks, "
+    "seed_genres, …) are comma-separated in one parameter, e.g. mood=calm,happy, or the "
+    "parameter repeated, mood=calm&mood=happy (as generated clients send arrays), or both; a "
+    "list matches any of its values. Listings page by offset or by the cursor of meta.next "
+    "(also the Link header's rel=next)."
 )
 
 
@@ -119,12 +121,48 @@ LISTING_META = obj(
     "among the matches (with a cursor too).",
     optional=("facets",),
 )
-BATCH = obj(
+BATCH_META = obj(
+    {"requested": INTEGER, "found": INTEGER},
+    "The answer to ids=…: data holds the tracks in the order asked, null for an id not in the "
+    "dataset.",
+)
+# /tracks answers a listing or a batch: one envelope whose meta tells them apart (each meta
+# requires keys the other does not allow, so exactly one matches; a oneOf of two envelopes
+# that both have `data` and `meta` is not mutually exclusive to a linter).
+TRACKS_OR_BATCH = obj(
     {
-        "data": {"type": "array", "items": {"anyOf": [ref("Track"), {"type": "null"}]}},
-        "meta": obj({"requested": INTEGER, "found": INTEGER}),
+        "data": {
+            "type": "array",
+            "items": {"anyOf": [ref("Track"), ref("TrackFields"), {"type": "null"}]},
+            "description": "The tracks (only the fields asked for, with fields=…); null only in "
+            "a batch, for an id not in the dataset.",
+        },
+        "meta": {"oneOf": [LISTING_META, BATCH_META]},
+    }
+)
+# The document itself, as served: every top-level key it has.
+DOCUMENT = obj(
+    {
+        "openapi": {"const": "3.1.0"},
+        "info": {"type": "object"},
+        "servers": {"type": "array", "items": {"type": "object"}},
+        "security": {
+            "type": "array",
+            "items": {"type": "object"},
+            "maxItems": 0,
+            "description": "Empty: no operation needs a key.",
+        },
+        "paths": {"type": "object"},
+        "components": {"type": "object"},
     },
-    "The answer to ids=…: the tracks in the order asked, null for an id not in the dataset.",
+    "An OpenAPI 3.1 document.",
+)
+# The licence of the API and its code (pyproject.toml's); the data's is in the description.
+LICENSE = {"name": "MIT", "identifier": "MIT"}
+DATA_TEXT = (
+    "The data: the Spotify Tracks Dataset by Maharshi Pandya (Kaggle, DOI "
+    "10.34740/KAGGLE/DSV/4372070; ODbL 1.0 on Kaggle, BSD on Hugging Face), with audio features "
+    "from the Spotify Web API; attribute the author when you redistribute it."
 )
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/stats", "getStats", "Totals, global averages and genre counts.", ref("Stats")),
@@ -242,7 +280,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/openapi.json",
         "getOpenAPI",
         "This OpenAPI 3.1 document (the body is the document itself, with no envelope).",
-        {"type": "object", "required": ["openapi", "info", "paths"]},
+        DOCUMENT,
     ),
 )
 
@@ -264,7 +302,7 @@ def success_schema(endpoint: Endpoint) -> Schema:
     elif endpoint.path == "/genres":
         envelope["meta"] = obj({"total": INTEGER})
     if endpoint.path == "/tracks":
-        return {"oneOf": [obj(envelope), BATCH]}
+        return TRACKS_OR_BATCH
     return obj(envelope)
 
 
@@ -313,17 +351,14 @@ def operation(endpoint: Endpoint) -> Schema:
 def openapi_document(max_age: int) -> bytes:
     """The serialised OpenAPI 3.1 document (max_age: the Cache-Control max-age served)."""
     texts = (ERRORS_TEXT, CACHING_TEXT.format(max_age=max_age), LIST_TEXT, FILES_TEXT,
-             PRIMARY_GENRE_TEXT, PERCENTILE_TEXT)  # fmt: skip
+             PRIMARY_GENRE_TEXT, PERCENTILE_TEXT, DATA_TEXT)  # fmt: skip
+    info = {"title": "kapiko API", "version": "1.2.0", "description": " ".join(texts)}
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "kapiko API", "version": "1.2.0", "description": " ".join(texts)},
+        "info": {**info, "license": LICENSE},
         "servers": [{"url": "/api/v1"}],
+        "security": [],  # open: no operation needs a key (said once, for every operation)
         "paths": {endpoint.path: {"get": operation(endpoint)} for endpoint in ENDPOINTS},
-        "components": {
-            "schemas": schemas(),
-            "responses": {
-                "MethodNotAllowed": _error("Only GET, HEAD and OPTIONS; see the Allow header.")
-            },
-        },
+        "components": {"schemas": schemas()},
     }
     return to_json(document)

@@ -1,8 +1,8 @@
 """Explicit parsing of every query parameter: a typed value, or a ParamError naming what is allowed.
 
-Each endpoint declares its parameters as a tuple of `Param`. Parsing rejects unknown and repeated
-parameters, wrong types, values out of range and unknown choices; it never falls back to a default
-on bad input. The same declarations generate the OpenAPI parameter list, so docs and checks agree.
+Each endpoint declares its parameters as a tuple of `Param`. Parsing rejects unknown parameters,
+repeated single-valued ones, wrong types, values out of range and unknown choices; it never falls
+back to a default on bad input. The same declarations generate the OpenAPI parameter list, so docs and checks agree.
 This module never imports Flask: it takes the query as (name, values) pairs.
 """
 
@@ -129,12 +129,15 @@ def parse(specs: tuple[Param, ...], query: Mapping[str, list[str]]) -> dict[str,
         if name not in by_name:
             allowed = ", ".join(by_name) if by_name else "none"
             raise ParamError(f"unknown query parameter '{name}'; allowed parameters: {allowed}")
-        if len(values) != 1:
+        if len(values) != 1 and not by_name[name].many:
             raise ParamError(f"query parameter '{name}' is given {len(values)} times; give it once")
     parsed: dict[str, Any] = {}
     for spec in specs:
         if spec.name in query:
-            parsed[spec.name] = parse_value(spec, query[spec.name][0])
+            # A list comes comma-separated, or repeated (mood=calm&mood=happy: how generated
+            # clients send an array, whatever `explode: false` says), or both: one list, so the
+            # same checks (empty items, repeats, max_items) hold whichever form is used.
+            parsed[spec.name] = parse_value(spec, ",".join(query[spec.name]))
         elif spec.required:
             raise ParamError(f"query parameter '{spec.name}' is required: {spec.description}")
         else:

@@ -101,7 +101,7 @@ def field_schema() -> Schema:
                     "minimum": {"type": "number"},
                     "exclusiveMinimum": {"type": "number"},
                     "maximum": {"type": "number"},
-                    "enum": {"type": "array"},
+                    "enum": {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
                     "pattern": {"type": "string", "description": "Matched in full."},
                 },
                 "additionalProperties": False,
@@ -168,8 +168,8 @@ MEDIA_TYPES: dict[str, str] = {
 }
 DISPOSITION_HEADER: Schema = {
     "Content-Disposition": {
-        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>-'
-        '<dataset version>.<csv|ndjson>"',
+        "description": 'With format=csv or ndjson: attachment; filename="kapiko-<what>'
+        '[-q<digest of the other parameters>]-<dataset version>.<csv|ndjson>"',
         "schema": STRING,
     }
 }

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 30
+EVENT_TIMEOUT_S = 15  # what a test waits for happens within a few seconds; generously
 
 
 def free_port() -> int:
@@ -95,6 +96,20 @@ def wait_until_ready(
             pass
         time.sleep(0.1)
     pytest.fail(f"gunicorn's health not {status} after {START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT_S) -> bool:
+    """Whether condition() comes true within `timeout` seconds, looking every 0.05 s.
+
+    For events a test sees only from outside (a log line, answers from a load): a wait ends as
+    soon as the event happens, however loaded the machine, instead of after a fixed time.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

@@ -212,12 +212,36 @@ def test_health(client: Any) -> None:
     assert "ETag" not in response.headers
 
 
+LIST_FORMS = [  # (the parameter repeated, as generated clients send lists; comma-separated)
+    ("/tracks?mood=sad&mood=tense&sort=name", "/tracks?mood=sad,tense&sort=name"),
+    ("/tracks?key=5&key=0&facets=mood&facets=genre", "/tracks?key=5,0&facets=mood,genre"),
+    (f"/tracks?ids={tid(4)}&ids={tid(1)},{tid(4)}", f"/tracks?ids={tid(4)},{tid(1)},{tid(4)}"),
+    ("/genres/sleep/tracks?camelot=8A&camelot=7B", "/genres/sleep/tracks?camelot=8A,7B"),
+    (f"/tracks/{tid(1)}/similar?features=energy&features=tempo",
+     f"/tracks/{tid(1)}/similar?features=energy,tempo"),
+    ("/recommendations?seed_genres=ambient&seed_genres=piano&seed_tracks=" + tid(3),
+     f"/recommendations?seed_genres=ambient,piano&seed_tracks={tid(3)}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("repeated", "comma_separated"), LIST_FORMS)
+def test_a_list_parameter_may_be_repeated_or_comma_separated(
+    client: Any, repeated: str, comma_separated: str
+) -> None:
+    body = get(client, repeated)
+    assert body == get(client, comma_separated)
+    assert body["data"]
+
+
 BAD_REQUESTS = [
     ("/tracks?limit=0", 400, "'limit' is out of range, got 0; expected an integer from 1 to 100"),
     ("/tracks?limit=101", 400, "'limit' is out of range"),
     ("/tracks?limit=ten", 400, "'limit' must be an integer, got 'ten'"),
     ("/tracks?limit=", 400, "'limit' must not be empty"),
     ("/tracks?limit=1&limit=2", 400, "'limit' is given 2 times; give it once"),
+    ("/tracks?sort=name&sort=name", 400, "'sort' is given 2 times; give it once"),
+    ("/tracks?mood=sad&mood=sad", 400, "'mood' repeats sad; give each value once"),
+    ("/tracks?mood=sad&mood=", 400, "'mood' has an empty item in 'sad,'"),
     ("/tracks?offset=-1", 400, "'offset' is out of range"),
     ("/tracks?min_energy=2", 400, "'min_energy' is out of range, got 2; expected a number from 0 to 1"),
     ("/tracks?max_energy=high", 400, "'max_energy' must be a number, got 'high'"),

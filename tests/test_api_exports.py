@@ -9,15 +9,20 @@ Polars over the curated Parquet, never from the service's export code.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import assert_canonical_error, write_curated
+from conftest import TINY_VERSION, assert_canonical_error, write_curated
+from servers import gunicorn
 
 from service import create_app
 
@@ -143,14 +148,30 @@ def test_a_file_page_is_the_same_page_as_the_json(client: Any) -> None:
     assert len(expected) == 2
 
 
+def digest(asked: dict[str, Any]) -> str:
+    """A query's part of a file name as documented: the first 8 hex digits of the sha256 of
+    its parsed values beyond their defaults, as compact JSON with sorted keys."""
+    text = json.dumps(asked, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 @pytest.mark.parametrize(
     ("url", "filename"),
     [
         ("/tracks?format=csv", f"kapiko-tracks-page-{VERSION}.csv"),
-        ("/tracks?format=ndjson&mood=sad", f"kapiko-tracks-page-{VERSION}.ndjson"),
+        (
+            "/tracks?format=ndjson&mood=sad",
+            f"kapiko-tracks-page-q{digest({'filters': {'mood': ['sad']}})}-{VERSION}.ndjson",
+        ),
         ("/genres/sleep/tracks?format=csv", f"kapiko-sleep-tracks-page-{VERSION}.csv"),
         ("/tracks/export", f"kapiko-tracks-{VERSION}.csv"),
-        ("/tracks/export?format=ndjson&genre=piano", f"kapiko-tracks-{VERSION}.ndjson"),
+        ("/tracks/export?sort=popularity", f"kapiko-tracks-{VERSION}.csv"),  # the default sort
+        ("/tracks/export?format=ndjson&genre=piano", f"kapiko-tracks-piano-{VERSION}.ndjson"),
+        (
+            "/tracks/export?genre=sleep&mood=calm&sort=energy",
+            f"kapiko-tracks-sleep-q{digest({'filters': {'mood': ['calm']}, 'sort': 'energy'})}"
+            f"-{VERSION}.csv",
+        ),
     ],
 )
 def test_files_are_attachments_named_after_the_listing_and_version(
@@ -160,6 +181,45 @@ def test_files_are_attachments_named_after_the_listing_and_version(
     assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "Content-Disposition" in response.headers["Access-Control-Expose-Headers"]
+
+
+def disposition(client: Any, url: str) -> str:
+    return str(get_ok(client, url).headers["Content-Disposition"])
+
+
+def test_files_of_different_queries_have_different_names_and_a_query_one_name(
+    client: Any,
+) -> None:
+    urls = [
+        "/tracks/export", "/tracks/export?genre=sleep", "/tracks/export?genre=piano",
+        "/tracks/export?genre=sleep&mood=sad", "/tracks/export?genre=sleep&sort=energy",
+        "/tracks/export?mood=sad", "/tracks/export?min_energy=0.5", "/tracks/export?format=ndjson",
+        "/tracks?format=csv", "/tracks?format=csv&offset=2", "/tracks?format=csv&limit=2",
+    ]  # fmt: skip
+    names = [disposition(client, url) for url in urls]
+    assert len(set(names)) == len(urls)
+    # The same query written otherwise is the same file, with the same name.
+    for same in (
+        ["/tracks/export?min_energy=0.5", "/tracks/export?min_energy=.50"],
+        ["/tracks/export?mood=sad,calm", "/tracks/export?mood=sad&mood=calm"],
+    ):
+        assert disposition(client, same[0]) == disposition(client, same[1])
+
+
+def test_curl_saves_two_exports_side_by_side(tiny_curated_dir: Path, tmp_path: Path) -> None:
+    """`curl -OJ` refuses to overwrite a file: exports of two genres must not share a name."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with gunicorn(tiny_curated_dir, tmp_path / "server") as server:
+        for genre in ("ambient", "sleep"):
+            url = f"{server.base}/api/v1/tracks/export?genre={genre}"
+            subprocess.run(["curl", "-sSfOJ", url], cwd=downloads, check=True, timeout=30)
+    assert sorted(path.name for path in downloads.iterdir()) == [
+        f"kapiko-tracks-ambient-{TINY_VERSION}.csv",
+        f"kapiko-tracks-sleep-{TINY_VERSION}.csv",
+    ]
 
 
 def test_json_stays_the_default_with_no_file_name(client: Any) -> None:
@@ -207,8 +267,8 @@ def test_similar_and_recommendations_pages_come_as_files_with_their_distance(
     expected = get_ok(client, url).get_json()["data"]
     assert expected and all("distance" in track for track in expected)
     response = get_ok(client, f"{url}&format=csv")
-    disposition = f'attachment; filename="kapiko-{stem}-{VERSION}.csv"'
-    assert response.headers["Content-Disposition"] == disposition
+    named = rf'attachment; filename="kapiko-{stem}-q[0-9a-f]{{8}}-{VERSION}\.csv"'
+    assert re.fullmatch(named, response.headers["Content-Disposition"])
     rows = csv_rows(response.data)
     assert list(rows[0])[-1] == "distance"
     for row, track in zip(rows, expected, strict=True):

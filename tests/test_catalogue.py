@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_CATALOGUE, PROJECT_ROOT
 
 from pipeline.catalogue import Genre, load_catalogue
 from pipeline.errors import CatalogueError
@@ -31,9 +34,26 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_default_catalogue_lists_the_ten_genres_in_priority_order() -> None:
-    genres = load_catalogue(Path(__file__).parents[1] / "data" / "raw" / "genres.toml")
+    genres = load_catalogue(DEFAULT_CATALOGUE)
     assert [g.id for g in genres] == DEFAULT_IDS
     assert all(g.top_n is None and g.file == f"{g.id}.csv" and g.description for g in genres)
+
+
+def test_the_tests_default_catalogue_is_the_one_the_project_ships() -> None:
+    """The shipped default is data/raw/genres.toml as committed, not as a user has edited it."""
+    if shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists():
+        pytest.skip("not a git checkout: the committed catalogue cannot be read")
+    shipped = subprocess.run(
+        ["git", "show", "HEAD:data/raw/genres.toml"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert shipped == DEFAULT_CATALOGUE.read_text(), (
+        "the committed data/raw/genres.toml is not tests/data/default-genres.toml: if the default "
+        "catalogue changed on purpose, copy it there and update the figures the tests expect"
+    )
 
 
 def test_entry_with_top_n_and_file(tmp_path: Path) -> None:

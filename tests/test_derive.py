@@ -7,7 +7,8 @@ import pytest
 from builders import frame, row
 
 import contract as c
-from pipeline.derive import camelot_code, genre_moods, mood_grid, with_derived_fields
+from pipeline.aggregates import genre_moods, member_counts, mood_grid
+from pipeline.derive import camelot_code, with_derived_fields
 
 # The Camelot wheel, written out by hand from the circle of fifths (not from a published table):
 # majors C G D A E B F# C# G# D# A# F are 8B..12B then 1B..7B; each minor shares its relative
@@ -83,8 +84,12 @@ def members() -> pl.DataFrame:
     )
 
 
+def counts() -> dict[str, pl.DataFrame]:
+    return member_counts(members().with_columns(pl.lit(0).alias("position")))
+
+
 def test_mood_grid_counts_every_cell_of_every_genre() -> None:
-    grid = mood_grid(members(), ["ambient", "sleep", "piano"])
+    grid = mood_grid(counts(), ["ambient", "sleep", "piano"])
     assert grid.height == 3 * 100
     assert grid.columns == ["genre_id", "energy_bucket", "valence_bucket", "count"]
     cells = {(g, e, v): n for g, e, v, n in grid.filter(pl.col("count") > 0).rows()}
@@ -99,7 +104,7 @@ def test_mood_grid_counts_every_cell_of_every_genre() -> None:
 
 
 def test_genre_moods_in_fixed_order_with_zeros() -> None:
-    moods = genre_moods(members(), ["ambient", "sleep", "piano"])
+    moods = genre_moods(counts(), ["ambient", "sleep", "piano"])
     assert moods.rows() == [
         ("ambient", "happy", 2), ("ambient", "tense", 1), ("ambient", "sad", 0),
         ("ambient", "calm", 1), ("sleep", "happy", 0), ("sleep", "tense", 0),

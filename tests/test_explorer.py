@@ -22,6 +22,7 @@ import pytest
 from browser import WatchedPage, save_screenshot
 from conftest import assert_canonical_error
 from servers import Served, gunicorn, request
+from test_api_exports import digest
 
 from service.explorer import MEDIA_TYPES, STATIC
 
@@ -281,7 +282,10 @@ def test_the_csv_link_downloads_the_rows_the_api_returns(
     with view.expect_download() as download:
         view.locator("a.export-csv").click()
     version = api(server, "/health")["data"]["dataset"]["version"]
-    assert download.value.suggested_filename == f"kapiko-tracks-{version}.csv"
+    # The export's name: its genre, then a digest of the other parameters (test_api_exports).
+    asked = {"filters": {"min_energy": 0.2, "mood": ["sad", "calm"]}, "sort": "tempo"}
+    expected_name = f"kapiko-tracks-sleep-q{digest(asked)}-{version}.csv"
+    assert download.value.suggested_filename == expected_name
     path = tmp_path / "export.csv"
     download.value.save_as(path)
     with open(path, newline="", encoding="utf-8") as handle:

@@ -118,7 +118,11 @@ def test_refused_report_says_why_and_still_shows_what_validation_found(
     refusal = page.page.locator("#refusal").inner_text()
     assert "sleep.csv: 2 of 2 rows (100.00%) failed validation" in refusal
     assert len(table(page, "expectations")) == len(row_rules())
-    assert table(page, "genres")[1] == ["sleep", "—", "2", "0", "2", "—", "—", "—"]
+    # A refused run has no summary, but each genre's file is the catalogue's (it showed "—").
+    assert table(page, "genres") == [
+        ["ambient", "ambient.csv", "21", "20", "1", "—", "—", "—"],
+        ["sleep", "sleep.csv", "2", "0", "2", "—", "—", "—"],
+    ]
     reasons = [row[3] for row in table(page, "quarantine")]
     assert reasons == [
         BAD_ENERGY,
@@ -132,11 +136,18 @@ def test_report_of_a_run_refused_before_validation_names_the_file(
     page: WatchedPage, tmp_path: Path
 ) -> None:
     data_dir = make_data_dir(tmp_path / "data")
-    (data_dir / "raw" / "sleep.csv").write_text("a;b;c\n1;2;3\n")
+    for name in ("ambient.csv", "sleep.csv"):  # a quote left open: no row can be read
+        (data_dir / "raw" / name).write_text('a,b\n"x,1\n')
     with pytest.raises(RawFileError):
         ingest(Settings(data_dir=data_dir), log=quiet)
     page.open(latest_run(data_dir) / "report.html")
-    assert "sleep.csv: wrong delimiter" in page.page.locator("#refusal").inner_text()
+    refusal = page.page.locator("#refusal").inner_text()
+    assert "ambient.csv: not a readable CSV file" in refusal
+    assert "sleep.csv: not a readable CSV file" in refusal
+    assert table(page, "genres") == [
+        ["ambient", "ambient.csv", *["—"] * 6],
+        ["sleep", "sleep.csv", *["—"] * 6],
+    ]
     assert header_facts(page)["live version (unchanged)"] == "none published yet"
     assert page.page.locator("#expectations").count() == 0
     assert "No expectation ran: the run was refused before validation." in page.page.inner_text(
@@ -170,8 +181,9 @@ STARTED = datetime(2026, 3, 22, 9, 5, 7, tzinfo=UTC)
 
 def outcome_with(quarantined: pl.DataFrame) -> ValidationOutcome:
     result = ExpectationResult("expect_column_values_to_not_be_null", "artists", "a<b", False, 3)
-    counts = {"g": GenreCounts(rows_read=5, valid=2, quarantined=3)}
-    return ValidationOutcome(pl.DataFrame(), quarantined, counts, [result])
+    bad = quarantined.height
+    counts = {"g": GenreCounts(rows_read=bad + 2, valid=2, quarantined=bad)}
+    return ValidationOutcome(pl.LazyFrame(), quarantined.lazy(), counts, [result])
 
 
 def quarantined_rows(n: int, **values: Any) -> pl.DataFrame:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from builders import raw_line, write_raw_csv
-from servers import gunicorn, request
+from servers import gunicorn, request, wait_for
 
 from pipeline.__main__ import main
 from service import create_app
@@ -84,15 +85,21 @@ def version_of(answer: Answer, versions: Versions) -> str | None:
     return None
 
 
-def wait_for_switch(answers: list[Answer], since: float, versions: Versions) -> None:
-    """Return once the last 30 answers after `since` all come from the newest version."""
+def switched(answers: list[Answer], since: float, versions: Versions) -> bool:
+    """Whether the last 30 answers, all after `since`, come from the newest version."""
     newest = list(versions)[-1]
-    deadline = time.monotonic() + SWITCH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        recent = [answer for answer in answers[-30:] if answer.at > since]
-        if len(recent) == 30 and all(version_of(a, versions) == newest for a in recent):
-            return
-        time.sleep(0.1)
+    recent = [answer for answer in answers[-30:] if answer.at > since]
+    return len(recent) == 30 and all(version_of(a, versions) == newest for a in recent)
+
+
+def publish(data_dir: Path, tracks: int, energy: float, versions: Versions) -> float:
+    """Write new raw data, ingest it (a new version) and return when the ingest ended."""
+    write_raw(data_dir, tracks=tracks, energy=energy)
+    assert ingest(data_dir) == 0
+    published = time.monotonic()
+    version = live_version(data_dir)
+    versions[version] = expected(data_dir, version)
+    return published
 
 
 def test_a_publish_under_load_switches_every_worker_without_a_failed_request(
@@ -105,23 +112,32 @@ def test_a_publish_under_load_switches_every_worker_without_a_failed_request(
     versions = {first: expected(data_dir, first)}
     answers: list[Answer] = []
     stop = threading.Event()
+
+    def answered_since(moment: float, count: int = 30) -> Callable[[], bool]:
+        return lambda: sum(answer.at > moment for answer in answers) >= count
+
     with (
         gunicorn(data_dir / "curated" / "current", tmp_path / "server") as server,
         ThreadPoolExecutor(CLIENTS) as pool,
     ):
         loads = [pool.submit(hammer, server.base, stop, answers, n) for n in range(CLIENTS)]
-        time.sleep(0.5)
-        write_raw(data_dir, tracks=25, energy=0.6)
+        assert wait_for(answered_since(0))  # the load runs before anything is published
         publishing = time.monotonic()
-        assert ingest(data_dir) == 0
-        published = time.monotonic()
+        published = publish(data_dir, 25, 0.6, versions)
         second = live_version(data_dir)
-        versions[second] = expected(data_dir, second)
-        wait_for_switch(answers, published, versions)
+        assert wait_for(lambda: switched(answers, published, versions))
         write_raw(data_dir, tracks=30, energy=0.9, drop="energy")
         refused = time.monotonic()
         assert ingest(data_dir) == 1
-        time.sleep(3)  # more than one look at the pointer (every 2 s) by each worker
+        assert live_version(data_dir) == second
+        # A refused ingest moves no pointer, so nothing happens to wait for. A third publish
+        # does: each worker switches to it from the second version, so every look at the
+        # pointer since the refusal found the second (the log says "was <second>").
+        assert wait_for(answered_since(refused))
+        republishing = time.monotonic()
+        republished = publish(data_dir, 35, 0.1, versions)
+        third = live_version(data_dir)
+        assert wait_for(lambda: switched(answers, republished, versions))
         stop.set()
         for load in loads:
             load.result()
@@ -131,8 +147,8 @@ def test_a_publish_under_load_switches_every_worker_without_a_failed_request(
     assert [a for a in answers if version_of(a, versions) is None] == []  # no mixed answer
     seen = [(a.at, version_of(a, versions)) for a in answers]
     assert {v for at, v in seen if at < publishing} == {first}
-    assert {v for at, v in seen if at > refused} == {second}
+    assert {v for at, v in seen if refused < at < republishing} == {second}
     last_old = max(at for at, v in seen if v == first)
     assert last_old - published < SWITCH_TIMEOUT_S
-    assert live_version(data_dir) == second
     assert log.count(f"now serving curated dataset {second} (was {first})") == 2  # each worker
+    assert log.count(f"now serving curated dataset {third} (was {second})") == 2

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from builders import RAW_HEADER, catalogue, raw_line, track_id, write_raw_csv
+from conftest import DEFAULT_CATALOGUE
 
 import contract as c
 from contract.fields import TRACK_FIELDS
@@ -287,6 +288,55 @@ def test_refused_run_exits_1_and_leaves_the_dataset_byte_identical(
     assert snapshot(published / "curated") == before
 
 
+@pytest.mark.parametrize("where", ["joined", "top"])
+def test_a_header_line_again_refuses_the_file_naming_the_line_not_as_a_bad_row(
+    published: Path, tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ambient = published / "raw" / "ambient.csv"
+    header, *rows = ambient.read_text().splitlines(keepends=True)
+    if where == "joined":  # cat ambient.csv more.csv > ambient.csv
+        more = write_raw_csv(tmp_path / "more.csv", [raw_line(n) for n in range(40, 43)])
+        ambient.write_text("".join([header, *rows]) + more.read_text())
+        line = 1 + len(rows) + 1  # its header, its rows, then the other file's header
+    else:
+        ambient.write_text("".join([header, header, *rows]))
+        line = 2
+    assert main(["ingest", "--data-dir", str(published), "--no-data-docs"]) == 1
+    error = capsys.readouterr().err
+    assert f"{ambient}: line {line} repeats the header: two files joined into one" in error
+    assert "'track_id' does not match" not in error  # not a row with a type error per column
+
+
+def test_one_run_reports_every_problem_of_every_file(
+    published: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's file: another delimiter, a missing column and values out of range, all told
+    in one run (the header's problems, then the rows'), with another file's problem beside."""
+    sleep = published / "raw" / "sleep.csv"
+    header = [name for name in RAW_HEADER if name != "energy"]
+    lines = [raw_line(n, "sleep", popularity=p) for n, p in ((1, "101"), (2, "50"), (3, "102"))]
+    rows = [";".join(line[name] for name in header) for line in lines]
+    sleep.write_text("\n".join([";".join(header), *rows]) + "\n")
+    ambient = published / "raw" / "ambient.csv"
+    text = ambient.read_text().splitlines(keepends=True)
+    text[2] = text[2].rstrip("\r\n") + ",surplus\n"
+    ambient.write_text("".join(text))
+    assert main(["ingest", "--data-dir", str(published), "--no-data-docs"]) == 1
+    error = capsys.readouterr().err
+    told = [
+        f"{sleep}: wrong delimiter: the header line ",
+        f"{sleep}: wrong columns (missing 1: energy);",
+        f"{sleep}: 2 of 3 rows (66.67%) failed validation, more than the 5.00% allowed",
+        "    - row 1: popularity 101 is outside [0, 100]",
+        "    - row 3: popularity 102 is outside [0, 100]",
+    ]
+    assert [error.find(text) for text in told] == sorted(error.find(text) for text in told)
+    assert all(text in error for text in told)
+    assert "energy is missing" not in error  # the column is told once, not once per row
+    assert f"{ambient}: line 3 has 22 fields, the header has 21" in error
+    assert "2 of 2 raw files refused" in error
+
+
 def test_cli_prints_a_summary_per_genre(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir = make_data_dir(tmp_path)
     assert main(["ingest", "--data-dir", str(data_dir), "--no-data-docs"]) == 0
@@ -351,7 +401,7 @@ def test_real_upstream_all_genres_quarantines_the_two_broken_rows(
     mojibake of a Latin-1 byte)."""
     raw = tmp_path / "raw"
     raw.mkdir()
-    shutil.copy(Path(__file__).parents[1] / "data" / "raw" / "genres.toml", raw / "genres.toml")
+    shutil.copy(DEFAULT_CATALOGUE, raw / "genres.toml")
     assert main(["raw", "--data-dir", str(tmp_path), "--no-data-docs", "--genres", "all"]) == 0
     assert main(["ingest", "--data-dir", str(tmp_path), "--no-data-docs"]) == 0
     manifest = c.read_manifest(tmp_path / "curated" / "current")

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import free_port, gunicorn, request, start_gunicorn, stop, wait_until_ready
+from servers import (
+    free_port,
+    gunicorn,
+    request,
+    start_gunicorn,
+    stop,
+    wait_for,
+    wait_until_ready,
+)
 from test_publish import manifest, tables
 
 from contract.store import FolderStore
@@ -75,10 +82,10 @@ def test_no_control_socket(served: tuple[str, Path]) -> None:
 def test_logs_go_to_stdout(served: tuple[str, Path]) -> None:
     base, log = served
     request(f"{base}/api/v1/health")
-    time.sleep(0.2)
-    text = log.read_text()
-    assert "serving curated dataset 20260322T000000Z-tiny0001" in text
-    assert '"GET /api/v1/health HTTP/1.1" 200' in text  # the access log
+    access = '"GET /api/v1/health HTTP/1.1" 200'
+    # The worker writes the access line after the response is sent: wait for the line itself.
+    assert wait_for(lambda: access in log.read_text()), log.read_text()
+    assert "serving curated dataset 20260322T000000Z-tiny0001" in log.read_text()
 
 
 def test_gunicorn_without_a_dataset_answers_503_then_serves_what_is_published(
@@ -104,7 +111,9 @@ def test_gunicorn_without_a_dataset_answers_503_then_serves_what_is_published(
     finally:
         stop(server)
     text = log.read_text()
-    assert text.count("cannot serve: ") == 2  # once per worker, not at every look
+    # Once per worker that started before the publish (a slow one may start after it), never
+    # at every look at the pointer (five a second here).
+    assert 1 <= text.count("cannot serve: ") <= 2
     assert "run `make ingest`" in text
 
 

@@ -14,17 +14,26 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import contract as c
+from pipeline import aggregates
 from pipeline.catalogue import Genre
 from pipeline.transform import (
     curated_tables,
     deduplicate_within_genre,
-    feature_histograms,
     keep_top_n,
-    top_artists,
     with_genre_position,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def member_counts(rows: pl.DataFrame, genres: list[Genre]) -> aggregates.Counts:
+    return aggregates.member_counts(with_genre_position(rows, genres))
+
+
+def feature_histograms(rows: pl.DataFrame, genres: list[Genre]) -> pl.DataFrame:
+    return aggregates.feature_histograms(member_counts(rows, genres), genres)
+
+
 AMBIENT = Genre("ambient", "Ambient", "Quiet.", "ambient.csv")
 SLEEP = Genre("sleep", "Sleep", "Quieter.", "sleep.csv")
 
@@ -115,9 +124,7 @@ def test_global_summary_counts_each_track_once() -> None:
 def test_histogram_buckets_edges_exactly_and_closes_the_last_bucket() -> None:
     energies = [0.0, 0.09999, 0.1, 0.3, 0.7, 0.99, 1.0]
     rows = frame(*(row("ambient", n, n, energy=e) for n, e in enumerate(energies)))
-    histogram = feature_histograms(with_genre_position(rows, [AMBIENT]), [AMBIENT]).filter(
-        pl.col("feature") == "energy"
-    )
+    histogram = feature_histograms(rows, [AMBIENT]).filter(pl.col("feature") == "energy")
     counts = dict(histogram.select("bucket", "count").iter_rows())
     assert counts == {0: 2, 10: 1, 20: 0, 30: 1, 40: 0, 50: 0, 60: 0, 70: 1, 80: 0, 90: 2}
 
@@ -127,7 +134,7 @@ def test_histogram_has_every_declared_bucket_for_tempo_and_loudness() -> None:
         row("ambient", 1, 1, tempo=0.0, loudness=-60.0),
         row("ambient", 2, 2, tempo=243.4, loudness=4.5),
     )
-    histogram = feature_histograms(with_genre_position(rows, [AMBIENT]), [AMBIENT])
+    histogram = feature_histograms(rows, [AMBIENT])
     tempo = histogram.filter(pl.col("feature") == "tempo")
     assert tempo.get_column("bucket").to_list() == list(range(0, 250, 10))
     assert dict(tempo.filter(pl.col("count") > 0).select("bucket", "count").iter_rows()) == {
@@ -145,7 +152,7 @@ def test_histogram_has_every_declared_bucket_for_tempo_and_loudness() -> None:
 def test_top_artists_rank_by_count_then_name_and_cap_per_genre() -> None:
     names = ["B", "A", "B", "C", "A", "D"]
     rows = frame(*(row("ambient", n, n, artists=name) for n, name in enumerate(names)))
-    result = top_artists(with_genre_position(rows, [AMBIENT]), per_genre=3)
+    result = aggregates.top_artists(member_counts(rows, [AMBIENT]), per_genre=3)
     expected = pl.DataFrame(
         {
             "genre_id": ["ambient"] * 3,
@@ -184,7 +191,7 @@ def test_histogram_counts_sum_to_the_track_count_and_bucket_each_value_exactly(
     texts: list[str],
 ) -> None:
     rows = frame(*(row("ambient", n, n, valence=float(t)) for n, t in enumerate(texts)))
-    histogram = feature_histograms(with_genre_position(rows, [AMBIENT]), [AMBIENT])
+    histogram = feature_histograms(rows, [AMBIENT])
     valence = histogram.filter(pl.col("feature") == "valence")
     assert valence.get_column("count").sum() == len(texts)
     expected = Counter(unit_bucket(text) for text in texts)

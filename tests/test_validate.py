@@ -13,7 +13,8 @@ from pipeline import expectations
 from pipeline.errors import PipelineError, RawFileError, ValidationRefused
 from pipeline.expectations import RAW_COLUMNS as RAW_REQUIRED_COLUMNS
 from pipeline.extract import read_raw
-from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, check_columns, validate_files
+from pipeline.refusal import check_columns
+from pipeline.validate import GenreCounts, RawFile, ValidationOutcome, validate_files
 
 Row = dict[str, str | None]
 
@@ -184,11 +185,11 @@ def test_good_row_passes_unchanged_with_contract_dtypes(outcome: ValidationOutco
             **RAW_REQUIRED_COLUMNS,
         },
     )
-    assert_frame_equal(outcome.valid.head(1), expected)
+    assert_frame_equal(outcome.valid.collect().head(1), expected)
 
 
 def test_values_on_the_edges_of_their_ranges_pass(outcome: ValidationOutcome) -> None:
-    edges = outcome.valid.filter(pl.col("source_row") == 2).row(0, named=True)
+    edges = outcome.valid.collect().filter(pl.col("source_row") == 2).row(0, named=True)
     assert (edges["popularity"], edges["explicit"], edges["key"], edges["tempo"]) == (
         100,
         True,
@@ -201,17 +202,19 @@ def test_values_on_the_edges_of_their_ranges_pass(outcome: ValidationOutcome) ->
 def test_valid_rows_keep_file_then_row_order_and_lose_track_genre(
     outcome: ValidationOutcome,
 ) -> None:
-    assert outcome.valid.select("genre_id", "source_row").rows() == [
+    assert outcome.valid.collect().select("genre_id", "source_row").rows() == [
         ("mixed", 1),
         ("mixed", 2),
         ("sleep", 1),
         ("sleep", 2),
     ]
-    assert outcome.valid.filter(pl.col("genre_id") == "sleep")["upstream_row"].to_list() == [
+    assert outcome.valid.collect().filter(pl.col("genre_id") == "sleep")[
+        "upstream_row"
+    ].to_list() == [
         None,
         None,
     ]
-    assert "track_genre" not in outcome.valid.columns
+    assert "track_genre" not in outcome.valid.collect().columns
 
 
 @pytest.mark.parametrize(
@@ -222,19 +225,23 @@ def test_valid_rows_keep_file_then_row_order_and_lose_track_genre(
 def test_bad_value_is_quarantined_with_its_reason(
     outcome: ValidationOutcome, position: int, reason: str
 ) -> None:
-    quarantined = outcome.quarantined.filter(pl.col("source_row") == FIRST_BAD_ROW + position)
+    quarantined = outcome.quarantined.collect().filter(
+        pl.col("source_row") == FIRST_BAD_ROW + position
+    )
     assert quarantined["reasons"].to_list() == [reason]
 
 
 def test_row_failing_several_rules_gets_every_reason_in_column_order(
     outcome: ValidationOutcome,
 ) -> None:
-    last = outcome.quarantined.filter(pl.col("source_row") == FIRST_BAD_ROW + len(BAD_VALUES))
+    last = outcome.quarantined.collect().filter(
+        pl.col("source_row") == FIRST_BAD_ROW + len(BAD_VALUES)
+    )
     assert last["reasons"].to_list() == [SEVERAL_REASONS]
 
 
 def test_quarantined_rows_keep_provenance_and_raw_text(outcome: ValidationOutcome) -> None:
-    quarantined = outcome.quarantined
+    quarantined = outcome.quarantined.collect()
     assert quarantined.columns[:5] == [
         "genre_id",
         "source_file",
@@ -397,17 +404,22 @@ def test_a_refusal_carries_what_validation_found_for_the_report() -> None:
         "at_limit": GenreCounts(rows_read=20, valid=19, quarantined=1),
         "over": GenreCounts(rows_read=20, valid=13, quarantined=7),
     }
-    assert found.quarantined.height == 8
+    assert found.quarantined.collect().height == 8
     energy = [e for e in found.expectations if e.description == "energy between 0 and 1"]
     assert [(e.success, e.unexpected_count) for e in energy] == [(False, 8)]
 
 
-def test_a_refusal_for_unusable_columns_carries_the_other_files_findings() -> None:
+def test_a_refusal_for_unusable_columns_carries_every_files_findings() -> None:
     files = [raw_file("no_energy", [GOOD], [c for c in ALL_COLUMNS if c != "energy"])]
     files.append(raw_file("fine", [GOOD, GOOD]))
     with pytest.raises(RawFileError) as caught:
         validate_files(files)
-    assert caught.value.findings.counts == {"fine": GenreCounts(2, 2, 0)}
+    # The file without energy is refused, and its rows were checked all the same (without a
+    # reason per row for the missing column: the file's problem says it once).
+    assert caught.value.findings.counts == {
+        "no_energy": GenreCounts(1, 1, 0),
+        "fine": GenreCounts(2, 2, 0),
+    }
 
 
 def test_max_bad_share_outside_0_to_1_is_a_usage_error() -> None:
@@ -429,7 +441,7 @@ def test_a_row_of_empty_fields_has_one_reason_in_quarantine_and_in_the_refusal()
     assert "    - row 4: every field is empty" in str(caught.value).splitlines()
     assert "    - row 5: every field is empty" in str(caught.value).splitlines()
     result = validate_files(files, max_bad_share=1.0)
-    assert result.quarantined.select("source_row", "reasons").rows() == [
+    assert result.quarantined.collect().select("source_row", "reasons").rows() == [
         (4, "every field is empty"),
         (5, "every field is empty"),
     ]
