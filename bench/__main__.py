@@ -4,7 +4,8 @@ Full (`make bench`): SYNTHETIC 1M-row upstream; ingest of the default catalogue,
 and the synthetic file; in-process query latency on each curated result; worker start-up and
 memory at 114 genres; HTTP throughput with wrk at 114 genres, side by side with the baselines;
 the replica (nginx in front of gunicorn) against gunicorn alone, and under slow clients and an
-export storm.
+export storm; the scale section (bench/scale.py): 1M, 3M and 10M perturbed synthetic tracks
+through the whole pipeline and the service, about 40 minutes of the full run's hour and a half.
 Quick (`make bench-quick`): one ingest of a tiny synthetic upstream, short mixes, 1 s loads;
 a smoke run that keeps the benchmarks working, not a measurement.
 Sections run one after another, never concurrently. Timings never fail the run; a section that
@@ -21,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import http, ingest, mix, proxy, queries, report, similarity_quality, workers
+from bench import http, ingest, mix, proxy, queries, report, scale, similarity_quality, workers
 from bench.paths import RESULTS
 from bench.synth import DEFAULT_ROWS
 
-SECTIONS = ("ingest", "queries", "similarity", "workers", "http", "proxy")
+SECTIONS = ("ingest", "queries", "similarity", "workers", "http", "proxy", "scale")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Plan:
     starts: int
     http: http.HttpConfig
     proxy: proxy.ProxyConfig
+    scale: tuple[int, ...]  # synthetic rows of the scale section's sizes, smallest first
 
 
 FULL = Plan(
@@ -51,6 +53,7 @@ FULL = Plan(
     starts=3,
     http=http.HttpConfig(duration=10, warmup=2),
     proxy=proxy.ProxyConfig(duration=10, warmup=2),
+    scale=scale.SIZES,
 )
 QUICK = Plan(
     mode="quick",
@@ -70,6 +73,7 @@ QUICK = Plan(
         samples=50,
         storm_seconds=3,
     ),
+    scale=(30_000,),
 )
 
 
@@ -140,6 +144,7 @@ def run_sections(plan: Plan, only: tuple[str, ...]) -> tuple[dict[str, Any], lis
         "workers": lambda: run_workers(plan),
         "http": lambda: run_http(plan),
         "proxy": lambda: run_proxy(plan),
+        "scale": lambda: scale.run(plan.scale, True, plan.query_size, plan.starts),
     }
     results: dict[str, Any] = {}
     crashed: list[str] = []

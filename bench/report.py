@@ -14,6 +14,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
+from bench import scale
 from bench.paths import DATASETTE_VENV, ROOT
 
 PACKAGES = ("polars", "flask", "werkzeug", "gunicorn", "flask-cors", "great-expectations")
@@ -257,6 +258,7 @@ TARGETS: list[Check] = [
         "<=",
         150,
     ),
+    *scale.TARGETS,
 ]
 
 
@@ -335,6 +337,7 @@ SECTION_COLUMNS = {
         "non_2xx",
     ],
     "proxy load": ["case", "n", "p50_ms", "p99_ms", "detail"],
+    "scale": scale.COLUMNS,
     "targets": ["target", "value", "want", "verdict"],
 }
 
@@ -356,6 +359,7 @@ def section_rows(results: dict) -> dict[str, list[dict]]:
         ],
         "proxy": _list((results.get("proxy") or {}).get("rows")),
         "proxy load": proxy_load_rows(results.get("proxy") or {}),
+        "scale": scale.table_rows(results),
         "targets": target_rows(results),
     }
 
