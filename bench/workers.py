@@ -82,6 +82,7 @@ def run(curated: Path, label: str, urls: list[str], starts: int = 3, workers: in
     rss = [m["rss_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
     private = [m["private_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
     dirty = [m["private_dirty_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
+    heap = [m["anonymous_kb"] / 1024 for one in runs for m in one["worker_memory_kb"]]
     pss = [sum(m["pss_kb"] for m in one["worker_memory_kb"]) / 1024 for one in runs]
     slowest = [max(one["worker_ready_s"], default=float("nan")) for one in runs]
     result = {
@@ -93,6 +94,7 @@ def run(curated: Path, label: str, urls: list[str], starts: int = 3, workers: in
         "worker_rss_mb_max": round(max(rss), 1) if rss else None,
         "worker_private_mb_max": round(max(private), 1) if private else None,
         "worker_private_dirty_mb_max": round(max(dirty), 1) if dirty else None,
+        "worker_anonymous_mb_max": round(max(heap), 1) if heap else None,
         "workers_pss_mb_total_median": round(statistics.median(pss), 1) if pss else None,
         "runs": runs,
     }

@@ -239,6 +239,18 @@ def map_entry(folder: Path) -> dict[str, Any]:
     }
 
 
+def stamp_built(final: Path) -> None:
+    """Leave a just-built entry's stamp, so the workers map it without hashing it again: each
+    file was hashed as it was written and sealed read-only, and a stamp needs files older than
+    SETTLED_S (contract/verified.py), so the build waits that long first. Only a build in a
+    child process does this: a large one, where the wait is nothing beside the build and the
+    hashing saved is seconds (13 GB at ten million tracks)."""
+    names = sorted(json.loads((final / DESCRIPTION).read_text())["files"])
+    newest = max((final / name).stat().st_mtime for name in names)
+    time.sleep(max(0.0, newest + verified.SETTLED_S + 0.1 - time.time()))
+    verified.mark_verified(final, names, DESCRIPTION)
+
+
 def prune(root: Path, keep: Path) -> None:
     """Delete all but the KEEP most recently used entries, and abandoned builds (the lock is
     held, so a build folder left here is a dead worker's)."""
@@ -306,3 +318,4 @@ if (
     __name__ == "__main__"
 ):  # a build in a child process: python -m service.cache FOLDER VERSION FINAL
     write_entry(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
+    stamp_built(Path(sys.argv[3]))

@@ -136,7 +136,9 @@ def test_a_rollback_across_a_change_of_the_responses_serves_the_older_data(
     app = create_app({"CURATED_DIR": str(published / "curated" / "current"), "RELOAD_INTERVAL": 0})
     # A release whose tracks have no `source` field any more: another layout, the same data.
     monkeypatch.setattr(cache, "LAYOUT", "without-source")
-    monkeypatch.setattr(serving_texts, "TRACK_FIELDS", tuple(f for f in TRACK_FIELDS if f != "source"))
+    monkeypatch.setattr(
+        serving_texts, "TRACK_FIELDS", tuple(f for f in TRACK_FIELDS if f != "source")
+    )
     assert main(["rollback", "--data-dir", str(published)]) == 0
     assert app.extensions["kapiko"].check() is True
     client = app.test_client()

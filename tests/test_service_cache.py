@@ -15,6 +15,7 @@ import pytest
 from conftest import TINY_TRACKS, TINY_VERSION, write_curated
 
 import contract as c
+from contract import verified
 from service import cache, serving
 from service.dataset import load_dataset
 
@@ -133,6 +134,9 @@ def test_a_large_version_is_built_in_a_child_process_that_gives_its_memory_back(
     monkeypatch.setattr(cache, "IN_PROCESS_MAX", 0)  # every version is "large"
     entry = cache.entry(version, TINY_VERSION)
     assert built == [] and cache.describe(entry)["version"] == TINY_VERSION
+    # The child stamped what it hashed as it wrote: the workers map it without hashing again.
+    names = sorted(cache.describe(entry)["files"])
+    assert verified.already_verified(entry, names, cache.DESCRIPTION)
     assert load_dataset(version).index.genre_ids == ("ambient", "sleep", "piano")
 
 
