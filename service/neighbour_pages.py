@@ -29,7 +29,7 @@ from service.projections import SCALE_FROM
 from service.similarity import FeatureSpace, Point
 from service.variety import varied
 
-DIRECT_SHARE = 64  # under 1/64 of the tracks, the candidates are measured one by one
+DIRECT_SHARE = 8  # under 1/8 of the tracks, the candidates are measured one by one
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from service import cursor
 from service.exclusions import after_cursor, nearer_to_avoided, ticks
 from service.filters import filter_mask
 from service.index import TrackIndex, genre_members, row_of, track_texts
-from service.neighbour_pages import Page, by_cells, cell_page, varied_page
+from service.neighbour_pages import DIRECT_SHARE, Page, by_cells, cell_page, varied_page
 from service.neighbour_query import (
     RECOMMEND_PARAMS,
     SIMILAR_PARAMS,
@@ -188,7 +188,14 @@ def _candidates(
             raise genre_not_found(query.genre)
         return members, filter_mask(index, query.filters, members)
     if uses_projections(index, None, query.filters):
-        return np.sort(matches(index, query.filters).rows), None
+        rows = matches(index, query.filters).rows
+        if len(rows) * DIRECT_SHARE < len(index.ids):  # few: measured one by one
+            return np.sort(rows), None
+        # Many (at ten million tracks, a wide range passes most): a mask over every track,
+        # made by scattering them, costs 20 ms where sorting them cost 400.
+        keep = np.zeros(len(index.ids), dtype=bool)
+        keep[rows] = True
+        return None, keep
     return None, filter_mask(index, query.filters, None)
 
 

@@ -151,16 +151,31 @@ def worth_scanning(index: TrackIndex, filters: Values, matched: int, needed: int
     """Whether a page of `needed` matches is found sooner by walking the sort's order, checking
     the filters on each track passed (about needed x tracks / matched of them, a gather per
     filter each), than by ranking every match (a gather each, then a partition)."""
-    walked = needed * len(index.ids) / max(matched, 1)
-    return walked * (len(filters) + 1) < matched
+    return walked_estimate(index, matched, needed) < walk_budget(filters, matched)
 
 
-def walk_hits(index: TrackIndex, filters: Values, order: np.ndarray, needed: int) -> np.ndarray:
+def walked_estimate(index: TrackIndex, matched: int, needed: int) -> float:
+    """Tracks a walk passes to find `needed` of `matched`, if they are spread evenly."""
+    return needed * len(index.ids) / max(matched, 1)
+
+
+def walk_budget(filters: Values, matched: int) -> int:
+    """The tracks a walk may pass before ranking every match would have been cheaper."""
+    return matched // (len(filters) + 1)
+
+
+def walk_hits(
+    index: TrackIndex, filters: Values, order: np.ndarray, needed: int, budget: int
+) -> np.ndarray | None:
     """The first `needed` tracks of `order` that pass the filters (all of them if fewer), in
-    doubling blocks: a shallow page of common matches reads a few thousand tracks."""
+    doubling blocks: a shallow page of common matches reads a few thousand tracks. None when
+    that takes more than `budget` tracks: the matches lie far down the order (a sort by a
+    filtered column, or correlated columns), and ranking them costs less."""
     found: list[np.ndarray] = []
     count, start, size = 0, 0, 1024
     while count < needed and start < len(order):
+        if start > budget:
+            return None
         block = order[start : start + size]
         mask = filter_mask(index, filters, block)
         hits = block if mask is None else block[mask]

@@ -34,7 +34,13 @@ from service.index import (
 from service.params import genre_not_found, track_not_found
 from service.projection import projected
 from service.projections import facet_counts as projected_facets
-from service.projections import matches, uses_projections, walk_hits, worth_scanning
+from service.projections import (
+    matches,
+    uses_projections,
+    walk_budget,
+    walk_hits,
+    worth_scanning,
+)
 from service.serving import ID_WIDTH
 from service.track_query import TrackQuery
 from service.variety import varied
@@ -158,7 +164,10 @@ def page_rows(
     if matched and candidates is not None and not start:
         total = len(candidates)
         if worth_scanning(index, query.filters, total, needed):
-            return walk_hits(index, query.filters, order, needed)[skip:needed], total, skip
+            budget = walk_budget(query.filters, total)
+            walked = walk_hits(index, query.filters, order, needed, budget)
+            if walked is not None:  # else the matches lie deep in the order: ranked below
+                return walked[skip:needed], total, skip
     if candidates is None:
         if mask is None:
             return order[start + skip : start + needed], len(order), start + skip

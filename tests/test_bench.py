@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import polars as pl
 
 from bench import queries
+from bench.scale_model import model, one_machine_limit, power_law
 from bench.synth import synthetic_frame
 from contract import TRACK_ID_PATTERN
 
@@ -78,3 +80,19 @@ def test_every_request_of_the_benchmark_mix_succeeds(real_curated_dir: Path) -> 
     assert all(row["non_200"] == 0 for row in rows)
     assert {row["n"] for row in rows if row["group"] != "export"} == {20}
     assert [row["n"] for row in rows if row["group"] == "export"] == [5]  # a few whole genres
+
+
+def test_the_scale_model_recovers_a_power_law_and_the_one_machine_limit() -> None:
+    a, b = power_law([(1e6, 2.0 * 1e6**0.5), (3e6, 2.0 * 3e6**0.5), (1e7, 2.0 * 1e7**0.5)])
+    assert math.isclose(a, 2.0, rel_tol=1e-9) and math.isclose(b, 0.5, rel_tol=1e-9)
+    sizes = [
+        {"rows": rows, "version_mb": 70.0 * rows / 1e6, "ingest_peak_rss_mb": 2000.0}
+        for rows in (1_000_000, 10_000_000)
+    ]
+    by_name = {row["figure"]: row for row in model(sizes)}
+    assert by_name["version MB"]["exponent"] == 1.0
+    assert by_name["version MB"]["law at 100M"] == 7000.0  # 70 MB a million, linear
+    assert by_name["ingest peak MB"]["exponent"] == 0.0  # flat
+    assert "cache MB" not in by_name  # not measured: no law
+    # 24 GB, less 2 workers of 100 MB and an ingest of 2 GB, at 1,300 MB per million tracks
+    assert math.isclose(one_machine_limit(1300, 24576, 200, 2048), (24576 - 2248) / 1300)

@@ -39,6 +39,26 @@ def urls(real_curated_dir: Path) -> dict[str, list[str]]:
     }
 
 
+# Shapes the generated mix rarely draws, each a branch of the structures: a sort by a filtered
+# column whose matches lie deep in its order (the walk gives up and ranks them), filters that
+# pass every track (a mask, not sorted rows), few tracks (measured one by one), a subset of
+# the features, a page far down.
+EDGE_CASES = (
+    "/tracks?min_loudness=-60&max_loudness=-30&sort=loudness&limit=5",
+    "/tracks?min_loudness=-60&max_loudness=-30&min_energy=0&sort=loudness&limit=5&offset=50",
+    "/tracks?max_tempo=80&min_valence=0.5&sort=tempo&facets=mood,key&limit=3",
+    "/tracks?max_duration_ms=100000000&sort=energy_asc&limit=7",
+    "/tracks?min_popularity=100&max_popularity=100&sort=name",
+    "/tracks?min_energy=0.9&max_energy=0.1",  # refused (400) on both paths
+    "/tracks/{track}/similar?max_duration_ms=100000000&limit=20",
+    "/tracks/{track}/similar?min_liveness=0.9&limit=20",
+    "/tracks/{track}/similar?min_tempo=100&features=tempo,energy&limit=30&offset=40",
+    "/tracks/{track}/similar?max_energy=0.2&max_per_artist=1&limit=15",
+    "/recommendations?seed_tracks={track}&target_energy=0.9&max_acousticness=0.05&limit=20",
+    "/recommendations?seed_tracks={track}&min_popularity=0&limit=50",
+)
+
+
 @pytest.fixture()
 def scale_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(projections, "SCALE_FROM", 0)
@@ -62,6 +82,18 @@ def test_the_scale_paths_answer_as_the_scans(
     assert sum(status == 200 for status, _ in scanned) >= len(scanned) * 0.8  # real answers
     for url, before, after in zip(urls[group], scanned, fast, strict=True):
         assert after == before, url
+
+
+def test_edge_cases_answer_as_the_scans(
+    real_app: Any, real_curated_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    track = mix.catalogue_from_curated(real_curated_dir).track_ids[123]
+    urls = [f"/api/v1{path.format(track=track)}" for path in EDGE_CASES]
+    scanned = answers(real_app, urls)
+    monkeypatch.setattr(projections, "SCALE_FROM", 0)
+    monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
+    assert answers(real_app, urls) == scanned
+    assert [status for status, _ in scanned] == [200] * 5 + [400] + [200] * 6
 
 
 def test_the_paths_are_taken_when_the_threshold_is_met(
