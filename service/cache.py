@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def entry(version_folder: Path, version: str, rehash: bool = False, in_child: bo
         return final
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per host; the others wait, then find it
+        _wait_for_lock(lock)  # one builder per host; the others wait, then find it
         if not usable(final, version, rehash):
             remove_tree(final)  # unfinished, damaged or changed: it is derived data, rebuilt
             verified.forget(final)
@@ -134,10 +134,43 @@ def build(version_folder: Path, version: str, final: Path, in_child: bool = Fals
         write_entry(version_folder, version, final)
         return
     command, env = build_command(version_folder, version, final)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        while True:
+            try:
+                returncode = child.wait(timeout=BEAT_S)
+                break
+            except subprocess.TimeoutExpired:
+                heartbeat()
+        errors.seek(0)
+        said = errors.read().decode(errors="replace")
+    if returncode != 0:
+        last = (said.strip().splitlines() or ["no output"])[-1]
         raise CuratedDatasetError(f"cannot build the serving cache {final}: {last}")
+
+
+# A worker that builds or waits for a build while it boots says it is alive: gunicorn stops a
+# worker silent for `timeout` (30 s) seconds, and a build takes minutes at millions of tracks.
+# service/gunicorn_conf.py sets this to the worker's own notify after the fork.
+HEARTBEAT: Callable[[], None] | None = None
+BEAT_S = 1.0
+
+
+def heartbeat() -> None:
+    """Tell gunicorn this worker is alive, when it runs under gunicorn."""
+    if HEARTBEAT is not None:
+        HEARTBEAT()
+
+
+def _wait_for_lock(lock: Any) -> None:
+    """Take the host's cache lock, beating while another process holds it (and builds)."""
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            heartbeat()
+            time.sleep(BEAT_S / 4)
 
 
 def tracks_of(version_folder: Path) -> int:

@@ -8,6 +8,7 @@ instead of importing its own copy (about 45 MB a worker).
 """
 
 import os
+from typing import Any
 
 # One BLAS thread per worker, set before anything loads numpy: gunicorn runs about one worker a
 # core, and OpenBLAS's own threads spin while they wait, taking the cores the other workers need
@@ -92,3 +93,11 @@ def on_starting(server: object) -> None:
     except CuratedDatasetError as error:  # the workers say why too, and answer 503
         server.log.error("cannot build the serving cache: %s", error)  # type: ignore[attr-defined]
     gc.freeze()
+
+
+def post_fork(server: object, worker: Any) -> None:
+    """In each worker: a serving cache it builds or waits for while it boots (a version the
+    master did not warm: a fallback, an entry found damaged) keeps it alive for gunicorn."""
+    from service import cache
+
+    cache.HEARTBEAT = worker.notify

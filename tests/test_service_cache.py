@@ -4,7 +4,9 @@ shared by every worker, rebuilt for other code or when damaged, and open to anal
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -166,3 +168,51 @@ def test_an_artist_text_changed_after_it_was_verified_is_never_sent(version: Pat
     with pytest.raises(DamagedData, match="artist 1"):
         artist_text(damaged, 1)
     assert track_texts(dataset.index, [0])  # tracks are checked the same way (test_never_down)
+
+
+def test_a_worker_waiting_for_another_builder_beats_for_gunicorn(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another process holds the host's lock (a build of minutes at ten million tracks),
+    a booting worker keeps telling gunicorn it is alive: here the lock is let go only when the
+    waiting worker has beaten, so the build can only finish after a beat."""
+    root = cache.cache_root(version)
+    root.mkdir(parents=True)
+    holder = open(root / ".lock", "w")  # noqa: SIM115 - released by the heartbeat
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    beats: list[int] = []
+
+    def beat() -> None:
+        if not beats:
+            holder.close()  # the other builder is done
+        beats.append(1)
+
+    monkeypatch.setattr(cache, "HEARTBEAT", beat)
+    assert cache.describe(cache.entry(version, TINY_VERSION))["version"] == TINY_VERSION
+    assert beats
+
+
+def test_a_worker_building_in_a_child_process_beats_for_gunicorn(
+    version: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The child build here starts only once the worker has beaten (it waits for a file the
+    heartbeat writes): a build longer than gunicorn's timeout keeps its worker alive."""
+    monkeypatch.setattr(cache, "IN_PROCESS_MAX", 0)
+    signal = tmp_path / "beaten"
+    real = cache.build_command
+
+    def waiting(folder: Path, version: str, final: Path) -> tuple[list[str], dict[str, str]]:
+        command, env = real(folder, version, final)
+        script = (
+            "import os, runpy, sys, time\n"
+            f"while not os.path.exists({str(signal)!r}): time.sleep(0.01)\n"
+            f"sys.argv = {['service.cache', *command[3:]]!r}\n"
+            "runpy.run_module('service.cache', run_name='__main__')\n"
+        )
+        return [sys.executable, "-c", script], env
+
+    monkeypatch.setattr(cache, "build_command", waiting)
+    monkeypatch.setattr(cache, "BEAT_S", 0.05)
+    monkeypatch.setattr(cache, "HEARTBEAT", lambda: signal.touch())
+    assert cache.describe(cache.entry(version, TINY_VERSION))["version"] == TINY_VERSION
+    assert signal.exists()
