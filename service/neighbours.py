@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from contract import SIMILARITY_FEATURES
-from service import cursor
+from service import cursor, projections
 from service.exclusions import after_cursor, nearer_to_avoided, ticks
 from service.filters import filter_mask
 from service.index import TrackIndex, genre_members, row_of, track_texts
@@ -196,7 +196,14 @@ def _candidates(
         keep = np.zeros(len(index.ids), dtype=bool)
         keep[rows] = True
         return None, keep
-    return None, filter_mask(index, query.filters, None)
+    mask = filter_mask(index, query.filters, None)
+    # Filters with no range (an artist, a key, a mood) may pass a few tracks of millions: the
+    # cells would visit every cell looking for k of them; they are measured directly instead.
+    if mask is None or len(index.ids) < projections.SCALE_FROM:
+        return None, mask
+    if int(np.count_nonzero(mask)) * DIRECT_SHARE < len(index.ids):
+        return np.flatnonzero(mask), None
+    return None, mask
 
 
 def _answer(index: TrackIndex, found: Page, query: NeighbourQuery, extra: dict[str, Any]) -> Answer:

@@ -56,6 +56,18 @@ EDGE_CASES = (
     "/tracks/{track}/similar?max_energy=0.2&max_per_artist=1&limit=15",
     "/recommendations?seed_tracks={track}&target_energy=0.9&max_acousticness=0.05&limit=20",
     "/recommendations?seed_tracks={track}&min_popularity=0&limit=50",
+    # filters with no range: few tracks pass (measured directly), or most (the cells, a mask)
+    "/tracks/{track}/similar?key=0&mode=1&mood=calm&limit=20",
+    "/recommendations?seed_tracks={track}&camelot=8B&limit=20",
+    "/tracks/{track}/similar?explicit=false&limit=20",
+    "/tracks?min_energy=0.5&max_energy=0.6&sort=popularity&max_per_artist=1&limit=20",
+)
+# Listings through the projections, followed page by page with their cursors.
+CURSOR_LISTINGS = (
+    "/tracks?min_energy=0.3&max_valence=0.6&sort=tempo&limit=7",
+    "/tracks?min_loudness=-60&max_loudness=-30&sort=loudness&limit=5",
+    "/tracks?min_acousticness=0.5&sort=name&limit=9",
+    "/tracks?min_tempo=90&max_tempo=130&sort=popularity&max_per_artist=1&limit=6",
 )
 
 
@@ -93,7 +105,56 @@ def test_edge_cases_answer_as_the_scans(
     monkeypatch.setattr(projections, "SCALE_FROM", 0)
     monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
     assert answers(real_app, urls) == scanned
-    assert [status for status, _ in scanned] == [200] * 5 + [400] + [200] * 6
+    assert [status for status, _ in scanned] == [200] * 5 + [400] + [200] * 10
+
+
+def pages(app: Any, url: str, count: int) -> list[bytes]:
+    """A listing's first `count` pages, each reached by the previous one's `next`."""
+    client, found = app.test_client(), []
+    for _ in range(count):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        found.append(response.data)
+        following = response.get_json()["meta"]["next"]
+        if following is None:
+            break
+        url = following
+    return found
+
+
+@pytest.mark.parametrize("listing", CURSOR_LISTINGS)
+def test_pages_by_cursor_through_the_projections_are_the_scans_pages(
+    real_app: Any, listing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scanned = pages(real_app, f"/api/v1{listing}", 4)
+    assert len(scanned) == 4 and b"cursor=" in scanned[1]  # pages reached by cursor
+    monkeypatch.setattr(projections, "SCALE_FROM", 0)
+    monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
+    assert pages(real_app, f"/api/v1{listing}", 4) == scanned
+
+
+@pytest.mark.parametrize(
+    ("filters", "through_cells"), [("key=0&mode=1&mood=calm", False), ("explicit=false", True)]
+)
+def test_few_tracks_passing_filters_with_no_range_are_measured_directly(
+    real_app: Any, scale_paths: None, monkeypatch: pytest.MonkeyPatch, filters: str,
+    through_cells: bool,
+) -> None:  # fmt: skip
+    """The cells look for k passing tracks cell by cell: for a filter that passes a few of
+    millions they would visit every cell, so those few are measured one by one."""
+    visits: list[int] = []
+    original = cells.nearest
+
+    def counted(*args: Any) -> Any:
+        visits.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(cells, "nearest", counted)
+    client = real_app.test_client()
+    track = client.get("/api/v1/tracks?limit=1").get_json()["data"][0]["id"]
+    response = client.get(f"/api/v1/tracks/{track}/similar?{filters}&limit=20")
+    assert response.status_code == 200 and len(response.get_json()["data"]) == 20
+    assert bool(visits) == through_cells
 
 
 def test_the_paths_are_taken_when_the_threshold_is_met(
