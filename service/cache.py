@@ -8,9 +8,8 @@ every worker of the host then maps read-only: one copy in the page cache, shared
 that Polars, pyarrow and DuckDB (through pyarrow) open as it is. docs/data-dictionary.md lists
 the columns.
 
-  <root>/<version>-<layout>/   rows.arrow, ranks.arrow, texts.arrow, artists.arrow,
-                               members.arrow, genres.arrow, space.arrow, names.arrow,
-                               name_tracks.arrow, credits.arrow,
+  <root>/<version>-<layout>/   every file of FILES below (rows.arrow, texts.arrow, …,
+                               projections.arrow, cells.arrow, genre_values.arrow),
                                cache.json (written last: the entry is complete)
 
 `layout` is a digest of the code that decides what the files hold (this module, the serving
@@ -100,7 +99,8 @@ def entry(version_folder: Path, version: str, rehash: bool = False, in_child: bo
         if not usable(final, version, rehash):
             remove_tree(final)  # unfinished, damaged or changed: it is derived data, rebuilt
             verified.forget(final)
-            build(version_folder, version, final, in_child)
+            remove_abandoned(root)  # the lock is held: a build folder left here is dead
+            build(version_folder, version, final, in_child, lock.fileno())
             prune(root, final)
     return final
 
@@ -119,29 +119,42 @@ def usable(folder: Path, version: str, rehash: bool = False) -> bool:
             return False
         if not rehash and verified.already_verified(folder, names, DESCRIPTION):
             return True
-        if any(file_sha256(folder / name) != entry["sha256"] for name, entry in files.items()):
-            return False
+        for name, entry in files.items():  # gigabytes at millions of tracks: a beat a file
+            heartbeat()
+            if file_sha256(folder / name) != entry["sha256"]:
+                return False
         verified.mark_verified(folder, names, DESCRIPTION)
         return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
-def build(version_folder: Path, version: str, final: Path, in_child: bool = False) -> None:
+def build(
+    version_folder: Path, version: str, final: Path, in_child: bool = False, lock: int = -1
+) -> None:
     """Compute every serving table of a version and write them into `final` whole: here, or
-    for a large version (or any, `in_child`) in a child process."""
+    for a large version (or any, `in_child`) in a child process, which inherits the host's
+    `lock` (a descriptor): if this process dies, the others wait for the child's build."""
     if not in_child and tracks_of(version_folder) <= IN_PROCESS_MAX:
         write_entry(version_folder, version, final)
         return
     command, env = build_command(version_folder, version, final)
     with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-        while True:
-            try:
-                returncode = child.wait(timeout=BEAT_S)
-                break
-            except subprocess.TimeoutExpired:
-                heartbeat()
+        inherited = (lock,) if lock >= 0 else ()
+        child = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=errors, pass_fds=inherited
+        )
+        try:
+            while True:
+                try:
+                    returncode = child.wait(timeout=BEAT_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    heartbeat()
+        finally:  # stopped while it waits (gunicorn's quit): no build goes on unowned
+            if child.poll() is None:
+                child.kill()
+                child.wait()
         errors.seek(0)
         said = errors.read().decode(errors="replace")
     if returncode != 0:
@@ -284,14 +297,19 @@ def stamp_built(final: Path) -> None:
     verified.mark_verified(final, names, DESCRIPTION)
 
 
+def remove_abandoned(root: Path) -> None:
+    """Delete the build folders of builds that died (killed, out of memory): called with the
+    lock held, when no build runs. Gigabytes each at millions of tracks."""
+    for path in root.glob(".building-*"):
+        remove_tree(path)
+
+
 def prune(root: Path, keep: Path) -> None:
-    """Delete all but the KEEP most recently used entries, and abandoned builds (the lock is
-    held, so a build folder left here is a dead worker's)."""
+    """Delete all but the KEEP most recently used entries, and abandoned builds."""
+    remove_abandoned(root)
     entries = []
     for path in root.iterdir():
-        if path.name.startswith(".building-"):
-            remove_tree(path)
-        elif path.is_dir() and not path.name.startswith("."):
+        if path.is_dir() and not path.name.startswith("."):
             entries.append((path.stat().st_mtime, path))
     for _, path in sorted(entries, reverse=True)[KEEP:]:
         if path != keep:

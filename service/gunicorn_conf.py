@@ -92,6 +92,10 @@ def on_starting(server: object) -> None:
             warm(config)
     except CuratedDatasetError as error:  # the workers say why too, and answer 503
         server.log.error("cannot build the serving cache: %s", error)  # type: ignore[attr-defined]
+    except Exception:  # a folder it cannot write, a failed fork: the workers try again
+        # gunicorn runs this hook outside its own error handling: anything raised here stops
+        # the master, where a worker that meets the same trouble answers 503 and recovers.
+        server.log.exception("cannot build the serving cache")  # type: ignore[attr-defined]
     gc.freeze()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -188,7 +189,12 @@ def test_a_worker_waiting_for_another_builder_beats_for_gunicorn(
         beats.append(1)
 
     monkeypatch.setattr(cache, "HEARTBEAT", beat)
-    assert cache.describe(cache.entry(version, TINY_VERSION))["version"] == TINY_VERSION
+    never_beaten = threading.Timer(60, holder.close)  # so a broken heartbeat fails, not hangs
+    never_beaten.start()
+    try:
+        assert cache.describe(cache.entry(version, TINY_VERSION))["version"] == TINY_VERSION
+    finally:
+        never_beaten.cancel()
     assert beats
 
 
@@ -205,7 +211,10 @@ def test_a_worker_building_in_a_child_process_beats_for_gunicorn(
         command, env = real(folder, version, final)
         script = (
             "import os, runpy, sys, time\n"
-            f"while not os.path.exists({str(signal)!r}): time.sleep(0.01)\n"
+            "deadline = time.monotonic() + 60\n"  # a broken heartbeat fails the build, not hangs
+            f"while not os.path.exists({str(signal)!r}):\n"
+            "    if time.monotonic() > deadline: sys.exit('the worker never beat')\n"
+            "    time.sleep(0.01)\n"
             f"sys.argv = {['service.cache', *command[3:]]!r}\n"
             "runpy.run_module('service.cache', run_name='__main__')\n"
         )
@@ -216,3 +225,51 @@ def test_a_worker_building_in_a_child_process_beats_for_gunicorn(
     monkeypatch.setattr(cache, "HEARTBEAT", lambda: signal.touch())
     assert cache.describe(cache.entry(version, TINY_VERSION))["version"] == TINY_VERSION
     assert signal.exists()
+
+
+def test_a_worker_stopped_while_it_waits_for_its_child_build_stops_the_child(
+    version: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gunicorn stopping a booting worker (its quit raises in the worker) must not leave a
+    build of gigabytes running unowned beside the next worker's build."""
+    monkeypatch.setattr(cache, "IN_PROCESS_MAX", 0)
+    started = tmp_path / "child-pid"
+    script = (
+        f"import os, time; open({str(started)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    )
+    monkeypatch.setattr(cache, "build_command", lambda *_: ([sys.executable, "-c", script], {}))
+    monkeypatch.setattr(cache, "BEAT_S", 0.05)
+
+    class Stopped(Exception):
+        pass
+
+    def beat() -> None:
+        if started.exists() and started.read_text():
+            raise Stopped  # as gunicorn's SystemExit would, in the middle of the wait
+
+    monkeypatch.setattr(cache, "HEARTBEAT", beat)
+    with pytest.raises(Stopped):
+        cache.entry(version, TINY_VERSION)
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no such process any more
+        os.kill(int(started.read_text()), 0)
+
+
+def test_a_build_folder_a_dead_build_left_is_removed_before_the_next_build(
+    version: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build killed by the OOM killer leaves gigabytes: gone before the next build needs the
+    space, not only after it succeeded."""
+    root = cache.cache_root(version)
+    abandoned = root / ".building-deadbeef-x"
+    abandoned.mkdir(parents=True)
+    (abandoned / "texts.arrow").write_bytes(b"half a file")
+    seen_at_build: list[bool] = []
+    real = cache.write_entry
+
+    def watched(*args: object) -> None:
+        seen_at_build.append(abandoned.exists())
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache, "write_entry", watched)
+    cache.entry(version, TINY_VERSION)
+    assert seen_at_build == [False]
