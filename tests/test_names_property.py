@@ -22,7 +22,9 @@ from pipeline.__main__ import main
 from service import create_app
 
 HARD = "\"',;\n\r\t\x00\x1b\x7f\x82\u00a0\u200b\u200f\u202e\u2066\u3000\ufeff=+-@<>&/\\ 😀שלום"
-NAMES = st.text(alphabet=st.sampled_from(HARD) | st.characters(), min_size=1, max_size=40)
+NAMES = st.text(
+    alphabet=st.sampled_from(HARD) | st.characters(codec="utf-8"), min_size=1, max_size=40
+)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode's Cc: C0, DEL, C1
 
 
