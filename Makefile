@@ -108,8 +108,8 @@ browser-deps: ## Install Debian's chromium for the browser tests if missing (apt
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 
 .PHONY: test
-test: $(DEV_STAMP) browser-deps proxy-deps ## Run the whole test suite
-	$(PY) -m pytest
+test: $(DEV_STAMP) browser-deps proxy-deps ## Run the whole test suite, one pytest worker a core
+	$(PY) -m pytest -n auto --dist worksteal
 
 .PHONY: screenshots
 screenshots: $(DEV_STAMP) browser-deps ## Refresh docs/explorer-*.png (the explorer's browser tests take them)

@@ -17,7 +17,7 @@ import pytest
 from servers import PROJECT_ROOT, gunicorn
 
 pytestmark = pytest.mark.realdata
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = 20
 SEED = 20241127
 
 

@@ -72,7 +72,9 @@ def backdate(data_dir: Path, when: str = "2020-01-01T00:00:00+00:00") -> dict:
 def published(tmp_path: Path) -> Path:
     """A data folder whose first dataset has been published."""
     data_dir = make_data_dir(tmp_path / "data")
-    assert ingest(Settings(data_dir=data_dir), log=quiet).status == "published"
+    # Data Docs take half of a small run (GX compiles its templates each time): only the test
+    # of the report itself builds them.
+    assert ingest(Settings(data_dir=data_dir, data_docs=False), log=quiet).status == "published"
     return data_dir
 
 
@@ -100,12 +102,17 @@ def test_ingest_publishes_counts_quarantine_and_duplicates(published: Path) -> N
     ]
     assert "energy" in quarantine.get_column("reasons").item()
     assert pl.read_csv(run_dir / "duplicates.csv").get_column("source_row").to_list() == [3]
-    assert (current / "data_docs" / "index.html").is_file()
+
+
+def test_a_published_version_carries_its_data_docs(tmp_path: Path) -> None:
+    data_dir = make_data_dir(tmp_path / "data")
+    assert ingest(Settings(data_dir=data_dir), log=quiet).status == "published"
+    assert (data_dir / "curated" / "current" / "data_docs" / "index.html").is_file()
 
 
 def test_rerun_with_the_same_inputs_is_a_no_op(published: Path) -> None:
     before = snapshot(published / "curated")
-    result = ingest(Settings(data_dir=published), log=quiet)
+    result = ingest(Settings(data_dir=published, data_docs=False), log=quiet)
     assert result.status == "up-to-date"
     assert snapshot(published / "curated") == before
 
@@ -116,12 +123,12 @@ def test_a_code_change_that_leaves_the_data_as_it_was_publishes_nothing(
     versions = published / "curated" / "versions"
     before, log = snapshot(versions), history.load(FolderStore(published / "curated"))
     monkeypatch.setattr(run, "code_digest", lambda: "0" * 64)  # as after any edit of the code
-    result = ingest(Settings(data_dir=published), log=quiet)
+    result = ingest(Settings(data_dir=published, data_docs=False), log=quiet)
     assert result.status == "up-to-date" and result.run_dir is not None  # it ran, and compared
     assert (result.run_dir / "report.html").is_file()
     assert snapshot(versions) == before
     assert history.load(FolderStore(published / "curated")) == log
-    again = ingest(Settings(data_dir=published), log=quiet)
+    again = ingest(Settings(data_dir=published, data_docs=False), log=quiet)
     assert again.status == "up-to-date" and again.run_dir is None  # remembered: nothing ran
 
 
@@ -132,7 +139,7 @@ def test_a_rollback_across_a_change_of_the_responses_serves_the_older_data(
 
     first = c.read_manifest(published / "curated" / "current")["version"]
     write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
-    assert ingest(Settings(data_dir=published), log=quiet).status == "published"
+    assert ingest(Settings(data_dir=published, data_docs=False), log=quiet).status == "published"
     app = create_app({"CURATED_DIR": str(published / "curated" / "current"), "RELOAD_INTERVAL": 0})
     # A release whose tracks have no `source` field any more: another layout, the same data.
     monkeypatch.setattr(cache, "LAYOUT", "without-source")
@@ -151,7 +158,7 @@ def test_a_rollback_across_a_change_of_the_responses_serves_the_older_data(
 def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(published: Path) -> None:
     first = backdate(published)
     write_raw_csv(published / "raw" / "sleep.csv", [raw_line(7, "sleep")])
-    result = ingest(Settings(data_dir=published), log=quiet)
+    result = ingest(Settings(data_dir=published, data_docs=False), log=quiet)
     second = c.read_manifest(published / "curated" / "current")
     assert result.status == "published" and second["version"] != first["version"]
     assert second["created_at"].endswith("Z") and len(second["created_at"]) == 20
@@ -165,7 +172,7 @@ def test_changed_genre_gets_a_new_updated_at_and_the_other_keeps_its_own(publish
 def test_changing_top_n_alone_updates_that_genre(published: Path) -> None:
     first = backdate(published)
     (published / "raw" / "genres.toml").write_text(catalogue("top_n = 2"))
-    assert ingest(Settings(data_dir=published), log=quiet).status == "published"
+    assert ingest(Settings(data_dir=published, data_docs=False), log=quiet).status == "published"
     second = c.read_manifest(published / "curated" / "current")
     # the same moment, written as RFC 3339 with Z like every timestamp the pipeline writes
     assert first["genres"]["ambient"]["updated_at"] == "2020-01-01T00:00:00+00:00"
