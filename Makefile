@@ -171,7 +171,7 @@ bench-deps: $(STAMP) $(DATASETTE_STAMP) ## Install wrk (Debian package, if missi
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 .PHONY: bench
-bench: bench-deps ## Full benchmarks (~10 min, run on a quiet machine): tables + bench/out/results.json
+bench: bench-deps ## Full benchmarks (~50 min, 40 of them at 1M-10M tracks; a quiet machine): tables + bench/out/results.json
 	$(PY) -m bench
 
 .PHONY: bench-quick

@@ -4,8 +4,8 @@ For each size: the perturbed synthetic upstream (bench/synth.py: real rows with 
 unique ids), `pipeline raw` and `pipeline ingest` from scratch with their wall time and peak RSS
 (bench/ingest.py), the published version's size on disk, and the serving figures of
 bench/scale_serving.py (cache build, worker start-up and memory, each endpoint's in-process
-latency). Sizes run one after another, never concurrently. At 10M the section takes about
-25 minutes on the 2-core machine, most of it writing the synthetic file and ingesting it.
+latency). Sizes run one after another, never concurrently. The 10M size takes about 25 minutes
+on the 2-core machine (16 with --size 400 --starts 2); all three sizes about 40.
 
     python -m bench.scale --sizes 1000000,3000000,10000000
 """
