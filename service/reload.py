@@ -104,7 +104,6 @@ class LiveDataset:
         self.pointer: str | None = None  # what the pointer named at the last look
         self.problem = ""  # why the pointer's version is not what is served ("": it is)
         self._serving_pointer: str | None = None  # the pointer the served dataset came from
-        self._pointer_problem = ""  # why the pointer could not be read at the last look
         self._seen: dict[str, Any] = {}  # the served files' fingerprint when they were verified
         self._failed: tuple[str, float] | None = None  # pointer, when it failed
         self._suspect = ""  # why the served files must be verified again
@@ -141,8 +140,9 @@ class LiveDataset:
             return self.current is not served
         self.pointer = pointer
         if pointer == self._serving_pointer and self.current is not None:
-            if self.problem == self._pointer_problem:
-                self.problem = ""  # the pointer answers again, and names what is served
+            # The pointer names what is served: it answers again, or it was moved back from a
+            # version that failed (which is tried again if it is named again).
+            self.problem, self._failed = "", None
             return self.current is not served
         if not self._held_back(pointer) and not self._try(pointer):
             self._fall_back()  # acts only when nothing is served
@@ -219,7 +219,7 @@ class LiveDataset:
         try:
             return self.source.pointer()
         except CuratedDatasetError as error:
-            self.problem = self._pointer_problem = _plain(error)
+            self.problem = _plain(error)
             served = f"still serving {self.current.version}" if self.current else "nothing served"
             message = f"cannot read the pointer at {self.source.name}: {self.problem}; {served}"
             self._say(message, warning=True)

@@ -106,6 +106,35 @@ def test_a_broken_version_is_logged_and_the_old_one_kept(
     assert served(app)[0] == V1
 
 
+def test_health_is_ok_again_when_the_pointer_is_moved_back_to_what_is_served(
+    curated: Path,
+) -> None:
+    """An operator points `current` at a version that fails, sees "degraded", and moves it back:
+    the pointer names what is served again, so health says ok (it said degraded for ever), and
+    the failed version, pointed at again, is tried again and is degraded again."""
+    app = app_over(curated)
+    first = os.path.realpath(curated / "current")
+    second = Path(publish.publish(tables(0.9), FolderStore(curated), manifest(V2)))
+    with open(second / c.TRACKS, "ab") as handle:
+        handle.write(b"\0")
+    client = app.test_client()
+
+    def health() -> tuple[str, str]:
+        data = client.get("/api/v1/health").get_json()["data"]
+        return data["status"], data["dataset"]["version"]
+
+    live(app).check()
+    assert health() == ("degraded", V1)
+    (curated / "current").unlink()
+    (curated / "current").symlink_to(first)  # moved back by hand
+    live(app).check()
+    assert health() == ("ok", V1)
+    (curated / "current").unlink()
+    (curated / "current").symlink_to(second)
+    live(app).check()
+    assert health() == ("degraded", V1)
+
+
 def test_a_pointer_that_cannot_be_read_is_warned_about_once(
     curated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
