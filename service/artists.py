@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from service import cursor
-from service.cache import numeric, text_buffers
+from service.arrow_files import numeric, text_buffers
 from service.index import DamagedData
 from service.params import PAGE_PARAMS, Param
 from service.queries import ranked_slice

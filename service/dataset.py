@@ -33,7 +33,7 @@ from contract import (
     read_manifest,
 )
 from contract.manifest import checked_files, load_manifest
-from service import cache
+from service import arrow_files, cache
 from service.artists import ArtistIndex, artist_index
 from service.index import TrackIndex, track_index
 from service.serving import ID_WIDTH
@@ -120,13 +120,13 @@ def _read(path: Path) -> pl.DataFrame:
 def check_consistency(frames: dict[str, pl.DataFrame], tables: Mapping[str, Any]) -> None:
     """Check that the tables and the serving cache agree (CuratedDatasetError)."""
     genres = frames[GENRES]
-    ids = cache.fixed_bytes(tables["rows.arrow"], "id", ID_WIDTH)
+    ids = arrow_files.fixed_bytes(tables["rows.arrow"], "id", ID_WIDTH)
     problems = []
     if genres.height == 0 or len(ids) == 0:
         problems.append("it has no genres or no tracks")
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
         problems.append("the track ids are not sorted and unique")
-    rows = cache.numeric(tables["members.arrow"], "row")
+    rows = arrow_files.numeric(tables["members.arrow"], "row")
     if len(rows) and not 0 <= int(rows.min()) <= int(rows.max()) < len(ids):
         problems.append("a genre member is not a track")
     cached = tables["genres.arrow"].column("id").to_pylist()
@@ -134,7 +134,7 @@ def check_consistency(frames: dict[str, pl.DataFrame], tables: Mapping[str, Any]
         problems.append("the serving cache's genres are not the version's")
     if not texts_match(tables["texts.arrow"].to_batches(), len(ids)):
         problems.append("the track texts do not match the tracks")
-    credited = cache.numeric(tables["name_tracks.arrow"], "row")
+    credited = arrow_files.numeric(tables["name_tracks.arrow"], "row")
     if len(credited) and not 0 <= int(credited.min()) <= int(credited.max()) < len(ids):
         problems.append("an artist's track is not a track")
     for name in (FEATURE_HISTOGRAMS, TOP_ARTISTS, MOOD_GRID, GENRE_MOODS):
@@ -155,7 +155,7 @@ def texts_match(batches: list[pa.RecordBatch], tracks: int) -> bool:
     if sum(sizes) != tracks or any(size != sizes[0] for size in sizes[:-1]):
         return False
     for batch in batches:
-        _, offsets = cache.text_buffers(batch, "json")
+        _, offsets = arrow_files.text_buffers(batch, "json")
         if bool(np.any(np.diff(offsets) <= 0)):
             return False
     return True

@@ -19,7 +19,7 @@ import numpy as np
 
 from contract import CuratedDatasetError
 from contract.fields import CATEGORIES, FEATURES, RANGE_FILTERS, SORTS
-from service.cache import fixed_bytes, numeric, text_buffers
+from service.arrow_files import fixed_bytes, numeric, text_buffers
 from service.serving import ID_WIDTH, NUMERIC_COLUMNS
 from service.textsearch import Haystack, haystack_of
 

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from contract.fields import CATEGORIES, FEATURES, RANGE_FILTERS, SIMILARITY_FEATURES, SORTS
-from service.cache import matrix, numeric
+from service.arrow_files import matrix, numeric
 
 QUANTILES = 256  # a uint8 quantile per track and range column
 CELL_ROWS = 2048  # tracks per cell at most

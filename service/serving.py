@@ -89,7 +89,8 @@ def frames_version(frames: dict[str, pl.DataFrame]) -> Version:
 def in_memory(frames: dict[str, pl.DataFrame]) -> dict[str, Any]:
     """Every serving table of a small dataset's frames as a worker maps them (one record batch
     each, or a pa.Table of batches for texts.arrow), for tests and tools."""
-    from service.cache import BATCHED, record_batches
+    from service.arrow_files import record_batches
+    from service.cache import BATCHED
 
     mapped: dict[str, Any] = {}
     for name, table in tables_of(frames_version(frames)):

@@ -26,8 +26,8 @@ import polars as pl
 from contract import SIMILARITY_FEATURES, CuratedDatasetError
 from contract.space import from_z as value_of
 from contract.space import z_scores
-from service.cache import matrix as matrix_view
-from service.cache import numeric
+from service.arrow_files import matrix as matrix_view
+from service.arrow_files import numeric
 from service.scale_tables import Cells, cells_of
 
 Point = dict[str, float]  # feature -> z-score

@@ -14,7 +14,7 @@ import pytest
 from conftest import TINY_TRACKS, TINY_VERSION, assert_canonical_error, write_curated
 
 import contract as c
-from service import cache, create_app
+from service import arrow_files, cache, create_app
 from service.dataset import load_dataset
 
 
@@ -63,9 +63,9 @@ def test_refuses_a_serving_cache_that_disagrees_with_the_version(
     """A cache entry that is whole but does not fit the version's data is refused."""
     folder = write_curated(tmp_path / "bad", TINY_TRACKS)
     entry = cache.entry(folder, TINY_VERSION)
-    members = cache.numeric(cache.map_table(entry / "members.arrow"), "row").copy()
+    members = arrow_files.numeric(arrow_files.map_table(entry / "members.arrow"), "row").copy()
     members[0] = 99  # a member row past the six tracks, as a bug in the builder would write it
-    cache.write_table(entry / "members.arrow", pl.DataFrame({"row": members}))
+    arrow_files.write_table(entry / "members.arrow", pl.DataFrame({"row": members}))
     described = cache.describe(entry)  # and recorded, so the entry checks out as whole
     described["files"]["members.arrow"] = {
         "bytes": (entry / "members.arrow").stat().st_size,
