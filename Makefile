@@ -103,12 +103,16 @@ replica: $(STAMP) proxy-deps ## Serve on HOST:PORT as production does: nginx in 
 proxy-deps: ## Install Debian's nginx for make replica and its tests if missing (apt, as root)
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update && apt-get install -y nginx; }
 
+.PHONY: curl-deps
+curl-deps: ## Install Debian's curl if missing (the export tests download as `curl -OJ` does; apt, as root)
+	@command -v curl >/dev/null || { apt-get update && apt-get install -y curl; }
+
 .PHONY: browser-deps
 browser-deps: ## Install Debian's chromium for the browser tests if missing (apt, as root)
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 
 .PHONY: test
-test: $(DEV_STAMP) browser-deps proxy-deps ## Run the whole test suite, one pytest worker a core
+test: $(DEV_STAMP) browser-deps proxy-deps curl-deps ## Run the whole test suite, one pytest worker a core
 	$(PY) -m pytest -n auto --dist worksteal
 
 .PHONY: screenshots

@@ -208,8 +208,7 @@ def test_files_of_different_queries_have_different_names_and_a_query_one_name(
 
 def test_curl_saves_two_exports_side_by_side(tiny_curated_dir: Path, tmp_path: Path) -> None:
     """`curl -OJ` refuses to overwrite a file: exports of two genres must not share a name."""
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+    assert shutil.which("curl"), "curl is not installed: make test installs it (make curl-deps)"
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     with gunicorn(tiny_curated_dir, tmp_path / "server") as server:
