@@ -110,33 +110,19 @@ def _run(
 ) -> RunResult:
     started = datetime.now(UTC).replace(microsecond=0)
     run_dir = _new_run_dir(settings.runs_dir, started)
+    work = run_dir / WORK_DIR  # checked rows and curated parts: the run's scratch, removed after
     try:
-        return _steps(settings, store, genres, paths, inputs, live, log, started, run_dir)
+        publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
+        try:
+            return _work(settings, store, genres, paths, inputs, live, log, started, run_dir, work)
+        finally:
+            remove_tree(work)
     except BaseException as error:
         if environmental(error):  # not the data's fault: take back what this run wrote
             remove_tree(run_dir)
             if not isinstance(error, EnvironmentFailure):
                 raise EnvironmentFailure(str(error)) from None
         raise
-
-
-def _steps(
-    settings: Settings,
-    store: VersionStore,
-    genres: list[Genre],
-    paths: dict[str, Path],
-    inputs: str,
-    live: dict[str, Any] | None,
-    log: Log,
-    started: datetime,
-    run_dir: Path,
-) -> RunResult:
-    publish.prune_runs(settings.runs_dir, settings.keep_runs, current=run_dir)
-    work = run_dir / WORK_DIR  # checked rows and curated parts: the run's scratch, removed after
-    try:
-        return _work(settings, store, genres, paths, inputs, live, log, started, run_dir, work)
-    finally:
-        remove_tree(work)
 
 
 def _work(

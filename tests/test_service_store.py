@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from servers import (
     request,
     start_gunicorn,
     stop,
+    wait_for,
     wait_until_ready,
 )
 from test_publish import manifest, tables
@@ -48,16 +48,6 @@ def served_versions(base: str, requests: int = 8) -> set[str]:
         json.loads(request(f"{base}/api/v1/health")[2])["data"]["dataset"]["version"]
         for _ in range(requests)
     }
-
-
-def eventually(condition: Callable[[], bool]) -> bool:
-    """Whether condition() holds within SWITCH_TIMEOUT_S."""
-    deadline = time.monotonic() + SWITCH_TIMEOUT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 @contextmanager
@@ -101,13 +91,17 @@ def test_two_instances_serve_one_bucket_and_follow_a_publish_and_a_rollback(
             assert f"serving curated dataset {V1} from {tmp_path}/host{n}/cache/{V1}" in log
             assert log.count(f"fetched {s3_store.url('versions', V1)} into") == 1  # 2 workers
         publish(s3_store, V2, 0.9)
-        assert eventually(lambda: all(served_versions(one.base) == {V2} for one in both))
+        assert wait_for(
+            lambda: all(served_versions(one.base) == {V2} for one in both), SWITCH_TIMEOUT_S
+        )
         _, headers, body = request(f"{both[1].base}/api/v1/tracks?limit=1")
         assert (
             headers["ETag"].startswith(f'"{V2}-') and json.loads(body)["data"][0]["energy"] == 0.9
         )
         publishing.rollback(s3_store)
-        assert eventually(lambda: all(served_versions(one.base) == {V1} for one in both))
+        assert wait_for(
+            lambda: all(served_versions(one.base) == {V1} for one in both), SWITCH_TIMEOUT_S
+        )
 
 
 def test_a_version_that_failed_to_upload_or_does_not_match_is_never_served(
@@ -133,7 +127,9 @@ def test_a_version_that_failed_to_upload_or_does_not_match_is_never_served(
         s3_store.put(b"PAR1 not the same PAR1", "versions", V3, c.TRACKS)
         s3_store.move_pointer(V3, expected)
         refusal = f"versions/{V3}/tracks.parquet does not match the sha256 in its manifest"
-        assert eventually(lambda: refusal in one.log.read_text())  # the worker looked, refused
+        assert wait_for(
+            lambda: refusal in one.log.read_text(), SWITCH_TIMEOUT_S
+        )  # the worker looked, refused
         assert served_versions(one.base, requests=12) == {V1}
         log = one.log.read_text()
     assert f"still serving {V1}" in log and V2 not in log
