@@ -13,13 +13,12 @@ on the 2-core machine (16 with --size 400 --starts 2); all three sizes about 40.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import ingest
+from bench import ingest, scale_serving
 from bench.synth import rows_label
 
 SIZES = (1_000_000, 3_000_000, 10_000_000)
@@ -29,15 +28,6 @@ def version_megabytes(curated: Path) -> float:
     """The published version's files (tables, manifest, report, docs) on disk, in MB."""
     folder = curated.resolve()
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6, 1)
-
-
-def serving_figures(curated: Path, label: str, size: int, starts: int) -> dict[str, Any]:
-    """The serving side's figures (bench/scale_serving.py), or why there are none."""
-    try:
-        scale_serving = importlib.import_module("bench.scale_serving")
-    except ImportError:
-        return {"skipped": "bench/scale_serving.py is not there"}
-    return dict(scale_serving.measure(curated, label, size, starts))
 
 
 def run_size(rows: int, serve: bool = True, size: int = 1000, starts: int = 3) -> dict[str, Any]:
@@ -60,7 +50,7 @@ def run_size(rows: int, serve: bool = True, size: int = 1000, starts: int = 3) -
     if result["ok"]:
         figures["version_mb"] = version_megabytes(case.curated)
         if serve:
-            figures["serving"] = serving_figures(case.curated, case.name, size, starts)
+            figures["serving"] = dict(scale_serving.measure(case.curated, case.name, size, starts))
     print(
         f"  scale {rows_label(rows):>4}: ingest {figures['ingest_wall_s']:7.1f} s, "
         f"peak {figures['ingest_peak_rss_mb']:7.1f} MB, version {figures.get('version_mb')} MB",

@@ -73,14 +73,14 @@ def build_cache(curated: Path) -> dict[str, Any]:
 @contextlib.contextmanager
 def without_scale_structures() -> Iterator[None]:
     """The service as if the version were small: masks over every track, full scans."""
-    from service import neighbour_pages, projections
+    from service import projections
 
-    before = projections.SCALE_FROM, neighbour_pages.SCALE_FROM
-    projections.SCALE_FROM = neighbour_pages.SCALE_FROM = 1 << 62
+    before = projections.SCALE_FROM
+    projections.SCALE_FROM = 1 << 62
     try:
         yield
     finally:
-        projections.SCALE_FROM, neighbour_pages.SCALE_FROM = before
+        projections.SCALE_FROM = before
 
 
 def latency(curated: Path, label: str, size: int) -> dict[str, Any]:

@@ -265,8 +265,7 @@ def remove_abandoned(root: Path) -> None:
 
 
 def prune(root: Path, keep: Path) -> None:
-    """Delete all but the KEEP most recently used entries, and abandoned builds."""
-    remove_abandoned(root)
+    """Delete all but the KEEP most recently used entries (entry() removed abandoned builds)."""
     entries = []
     for path in root.iterdir():
         if path.is_dir() and not path.name.startswith("."):

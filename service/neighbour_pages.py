@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service import cells
+from service import cells, projections
 from service.exclusions import ticks
 from service.filters import filter_mask
 from service.index import TrackIndex
 from service.neighbour_query import NeighbourQuery
-from service.projections import SCALE_FROM
 from service.similarity import FeatureSpace, Point
 from service.variety import varied
 
@@ -49,7 +48,7 @@ def by_cells(
     """Whether a page is found through the cells: a version of millions of tracks, no avoided
     track nor cursor (their rules read every candidate's distance: the full scan answers), and
     candidates too many to measure one by one (not a genre's members, nor a few matches)."""
-    if space.cells is None or len(index.ids) < SCALE_FROM or query.avoid or query.after:
+    if space.cells is None or len(index.ids) < projections.SCALE_FROM or query.avoid or query.after:
         return False
     if query.genre is not None:
         return False

@@ -22,7 +22,7 @@ import pytest
 
 from bench import mix
 from contract.fields import SIMILARITY_FEATURES
-from service import cells, create_app, neighbour_pages, projections, queries, serving_texts
+from service import cells, create_app, projections, queries, serving_texts
 from service.scale_tables import Cells, cell_order
 from service.similarity import TIE
 
@@ -74,7 +74,6 @@ CURSOR_LISTINGS = (
 @pytest.fixture()
 def scale_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(projections, "SCALE_FROM", 0)
-    monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
     yield
 
 
@@ -89,7 +88,6 @@ def test_the_scale_paths_answer_as_the_scans(
 ) -> None:
     scanned = answers(real_app, urls[group])
     monkeypatch.setattr(projections, "SCALE_FROM", 0)
-    monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
     fast = answers(real_app, urls[group])
     assert sum(status == 200 for status, _ in scanned) >= len(scanned) * 0.8  # real answers
     for url, before, after in zip(urls[group], scanned, fast, strict=True):
@@ -103,7 +101,6 @@ def test_edge_cases_answer_as_the_scans(
     urls = [f"/api/v1{path.format(track=track)}" for path in EDGE_CASES]
     scanned = answers(real_app, urls)
     monkeypatch.setattr(projections, "SCALE_FROM", 0)
-    monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
     assert answers(real_app, urls) == scanned
     assert [status for status, _ in scanned] == [200] * 5 + [400] + [200] * 10
 
@@ -129,7 +126,6 @@ def test_pages_by_cursor_through_the_projections_are_the_scans_pages(
     scanned = pages(real_app, f"/api/v1{listing}", 4)
     assert len(scanned) == 4 and b"cursor=" in scanned[1]  # pages reached by cursor
     monkeypatch.setattr(projections, "SCALE_FROM", 0)
-    monkeypatch.setattr(neighbour_pages, "SCALE_FROM", 0)
     assert pages(real_app, f"/api/v1{listing}", 4) == scanned
 
 
